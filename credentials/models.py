@@ -1,0 +1,264 @@
+"""API credentials and their history.
+
+No model here stores a secret: service-account passwords are kept as argon2id hashes,
+client secrets, API keys and access tokens as SHA-256 digests (see secrets.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from tango_portal.models import Team
+
+
+class CredentialType(models.TextChoices):
+    SERVICE_ACCOUNT = "service_account", "Service account"
+    OAUTH_CLIENT = "oauth_client", "OAuth client credentials"
+    API_KEY = "api_key", "API key"
+
+
+class OAuthClientQuerySet(models.QuerySet["OAuthClient"]):
+    def active(self) -> OAuthClientQuerySet:
+        return self.filter(deactivated_at__isnull=True)
+
+
+class OAuthClient(models.Model):
+    """A client ID and the digest of its client secret."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="oauth_clients")
+    client_id = models.CharField("client ID", max_length=80, unique=True)
+    secret_digest = models.CharField(max_length=64, editable=False)
+    display_name = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    legacy = models.BooleanField(
+        default=False, help_text="Created before 2025-05-14: may use the client-credentials grant."
+    )
+
+    objects = OAuthClientQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "OAuth client credentials"
+        verbose_name_plural = "OAuth client credentials"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "deactivated_at"], name="oauthclient_team_active")]
+
+    def __str__(self) -> str:
+        return self.display_name or self.client_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
+
+
+class ServiceAccountQuerySet(models.QuerySet["ServiceAccount"]):
+    def active(self) -> ServiceAccountQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
+class ServiceAccount(models.Model):
+    """A generated username and the argon2id hash of its password.
+
+    Rows are never removed: a deleted account keeps its username (so it is never
+    reused) and loses its hash, which is the irreversible part of deletion.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="service_accounts")
+    username = models.CharField(max_length=80, unique=True)
+    password_hash = models.CharField(max_length=255, blank=True, editable=False)
+    display_name = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_token_at = models.DateTimeField("last token issued", null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ServiceAccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "deleted_at", "-created_at", "-id"], name="serviceaccount_team_list")
+        ]
+        constraints = [
+            # A deleted account has no hash; a live one always has one.
+            models.CheckConstraint(
+                condition=models.Q(deleted_at__isnull=True, password_hash__gt="")
+                | models.Q(deleted_at__isnull=False, password_hash=""),
+                name="serviceaccount_hash_iff_live",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class AccessToken(models.Model):
+    """A bearer token, kept only as the SHA-256 digest of its value."""
+
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    client = models.ForeignKey(OAuthClient, on_delete=models.PROTECT, related_name="tokens")
+    service_account = models.ForeignKey(
+        ServiceAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="tokens"
+    )
+    audience = models.CharField(max_length=200)
+    scope = models.CharField(max_length=200)
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [
+            models.Index(
+                fields=["client", "service_account", "audience", "-issued_at"],
+                name="accesstoken_latest",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"token #{self.pk}"
+
+    def is_valid(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def active(self) -> ApiKeyQuerySet:
+        return self.filter(deactivated_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A legacy Basic-auth API key: its visible prefix and the digest of the whole key."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="api_keys")
+    platform_name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=40)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "deactivated_at"], name="apikey_team_active")]
+
+    def __str__(self) -> str:
+        return f"{self.platform_name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
+
+    @property
+    def masked(self) -> str:
+        return f"{self.prefix}{'•' * 12}"
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove a history row."""
+
+
+class CredentialHistoryQuerySet(models.QuerySet["CredentialHistory"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("Credential history is append-only.")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("Credential history is append-only.")
+
+    def _raw_delete(self, using: Any) -> NoReturn:
+        raise AppendOnlyError("Credential history is append-only.")
+
+
+class CredentialHistory(models.Model):
+    """One action on one credential. Append-only at every level, database included.
+
+    The actor's name and email are snapshots, so history outlives users; the actor
+    reference has no database constraint for the same reason. Each row carries the
+    hash of the team's previous row and its own, which makes the team's history a
+    chain that `verify_history` can check. Only credentials/history.py writes here.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        VIEWED = "viewed", "Viewed"
+        UPDATED = "updated", "Updated"
+        DEACTIVATED = "deactivated", "Deactivated"
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    credential_type = models.CharField(max_length=20, choices=CredentialType.choices)
+    credential_name = models.CharField(max_length=200, blank=True)
+    credential_identifier = models.CharField("client ID/API key", max_length=120)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_name = models.CharField("user's name", max_length=150, blank=True)
+    actor_email = models.CharField("user's email", max_length=254, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    row_hash = models.CharField(max_length=64, editable=False)
+
+    objects = CredentialHistoryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "credential history entry"
+        verbose_name_plural = "credential history"
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-occurred_at", "-id"], name="history_team_newest"),
+            models.Index(
+                fields=["team", "credential_type", "-occurred_at", "-id"],
+                name="history_team_type_newest",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=["created", "viewed", "updated", "deactivated"]),
+                name="history_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credential_type__in=["service_account", "oauth_client", "api_key"]),
+                name="history_credential_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.credential_identifier}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Credential history is append-only.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("Credential history is append-only.")

@@ -1,0 +1,67 @@
+"""Generating secrets, their digests and their prefixes. Nothing else touches `secrets`.
+
+Every secret is 32 random bytes (256 bits) behind a prefix that names the environment
+and the kind of secret, so that a leaked value is recognisable by scanners and a
+sandbox secret presented to production can be refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from enum import StrEnum
+
+from django.conf import settings
+
+ENVIRONMENT_TAGS = {"sandbox": "sbx", "production": "live"}
+
+
+class Kind(StrEnum):
+    CLIENT_ID = "ci"
+    CLIENT_SECRET = "cs"  # noqa: S105
+    SERVICE_ACCOUNT_PASSWORD = "sap"  # noqa: S105
+    API_KEY = "ak"
+    ACCESS_TOKEN = "at"  # noqa: S105
+    SIGNUP = "su"
+
+
+def environment_tag(environment: str | None = None) -> str:
+    return ENVIRONMENT_TAGS[environment or settings.PORTAL_ENVIRONMENT]
+
+
+def prefix(kind: Kind, environment: str | None = None) -> str:
+    return f"tng_{environment_tag(environment)}_{kind.value}_"
+
+
+def generate(kind: Kind) -> str:
+    """A new 256-bit secret of this kind, with this deployment's prefix."""
+    return prefix(kind) + secrets.token_urlsafe(32)
+
+
+def generate_public_id(kind: Kind) -> str:
+    """A public identifier (client ID): prefixed and unguessable, but not a secret."""
+    return prefix(kind) + secrets.token_hex(12)
+
+
+def digest(value: str) -> str:
+    """SHA-256 of a high-entropy secret, for storage and lookup by value."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def digest_matches(value: str, expected_digest: str) -> bool:
+    return hmac.compare_digest(digest(value), expected_digest)
+
+
+def other_environment(value: str) -> str | None:
+    """The environment a secret was made for, if it is not this deployment's."""
+    for environment, tag in ENVIRONMENT_TAGS.items():
+        if environment != settings.PORTAL_ENVIRONMENT and value.startswith(f"tng_{tag}_"):
+            return environment
+    return None
+
+
+def random_suffix(length: int = 8) -> str:
+    """Readable random characters (no look-alikes) for generated usernames."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(length))

@@ -1,0 +1,395 @@
+"""Every write to API credentials.
+
+Each service checks permission itself (views check too), does its write and its
+history row in one transaction, and takes keyword-only arguments. A service that
+makes a secret returns it exactly once beside the object and stores only its hash or
+digest: the caller puts the plaintext in the one response that shows it and nowhere else.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from credentials import history
+from credentials import secrets as credential_secrets
+from credentials.models import (
+    AccessToken,
+    ApiKey,
+    CredentialHistory,
+    CredentialType,
+    OAuthClient,
+    ServiceAccount,
+)
+from credentials.permissions import require_manage, require_view
+from credentials.validators import clean_display_name
+from tango_portal.hashers import PortalArgon2PasswordHasher
+from tango_portal.models import Membership, Team, User
+
+Action = CredentialHistory.Action
+MAX_ACTIVE_CLIENTS = 2
+MAX_ACTIVE_API_KEYS = 2
+
+
+class CredentialError(Exception):
+    """A refused credential action, with a message fit to show the user."""
+
+
+class OAuthNotEnabled(CredentialError):
+    def __init__(self) -> None:
+        super().__init__(
+            "OAuth credentials must be enabled for your team by your Tango representative "
+            "before you can create them."
+        )
+
+
+class LimitReached(CredentialError):
+    pass
+
+
+class AlreadyDeleted(CredentialError):
+    pass
+
+
+def _membership(actor: User, team: Team) -> Membership | None:
+    return Membership.objects.filter(user=actor, team=team).first()
+
+
+def _lock_team(team: Team) -> Team:
+    """Serialise writers of one team (limits, history chain) until the transaction ends."""
+    return Team.objects.select_for_update().get(pk=team.pk)
+
+
+def _revoke_tokens(**filters: object) -> int:
+    return AccessToken.objects.filter(revoked_at__isnull=True, **filters).update(revoked_at=timezone.now())
+
+
+def legacy_cutoff() -> datetime:
+    return datetime.combine(date.fromisoformat(settings.OAUTH_LEGACY_CUTOFF), datetime.min.time(), tzinfo=UTC)
+
+
+# --- Service accounts ----------------------------------------------------------
+
+
+def service_account_password_hasher() -> PortalArgon2PasswordHasher:
+    return PortalArgon2PasswordHasher()
+
+
+def _new_username(team: Team) -> str:
+    base = team.slug[:48].strip("-") or "team"
+    return f"{base}-sa-{credential_secrets.random_suffix(8)}"
+
+
+def service_account_create(
+    *, actor: User, team: Team, display_name: str = "", ip_address: str | None = None
+) -> tuple[ServiceAccount, str]:
+    """Create a service account; return it and its password, which is never shown again.
+
+    Only the argon2id hash of the password is stored. The username is derived from
+    the team and never reused: deleted accounts keep theirs.
+    """
+    name = clean_display_name(display_name)
+    require_manage(_membership(actor, team))
+    if not team.oauth_enabled:
+        raise OAuthNotEnabled()
+    password = credential_secrets.generate(credential_secrets.Kind.SERVICE_ACCOUNT_PASSWORD)
+    hasher = service_account_password_hasher()
+    password_hash = hasher.encode(password, hasher.salt())
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                _lock_team(team)
+                account = ServiceAccount.objects.create(
+                    team=team,
+                    username=_new_username(team),
+                    password_hash=password_hash,
+                    display_name=name,
+                    created_by=actor,
+                )
+                history.record(
+                    team=team,
+                    actor=actor,
+                    action=Action.CREATED,
+                    credential_type=CredentialType.SERVICE_ACCOUNT,
+                    credential_name=account.display_name or account.username,
+                    credential_identifier=account.username,
+                    ip_address=ip_address,
+                )
+                return account, password
+        except IntegrityError:
+            # A username collision: draw another.
+            continue
+    raise CredentialError("Could not generate a unique username; please try again.")
+
+
+def service_account_check_password(account: ServiceAccount, password: str) -> bool:
+    """Check a service-account password against its hash; a deleted account never matches."""
+    if account.is_deleted or not account.password_hash:
+        return False
+    return service_account_password_hasher().verify(password, account.password_hash)
+
+
+def service_account_view(
+    *, actor: User, team: Team, account: ServiceAccount, ip_address: str | None = None
+) -> None:
+    """Record that someone opened a service account's detail."""
+    require_view(_membership(actor, team))
+    with transaction.atomic():
+        history.record(
+            team=team,
+            actor=actor,
+            action=Action.VIEWED,
+            credential_type=CredentialType.SERVICE_ACCOUNT,
+            credential_name=account.display_name or account.username,
+            credential_identifier=account.username,
+            ip_address=ip_address,
+        )
+
+
+def service_account_rename(
+    *,
+    actor: User,
+    team: Team,
+    account: ServiceAccount,
+    display_name: str,
+    ip_address: str | None = None,
+) -> ServiceAccount:
+    """Change the display name; record the old and new names. No change, no history."""
+    name = clean_display_name(display_name)
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        locked = ServiceAccount.objects.select_for_update().get(pk=account.pk, team=team)
+        if locked.is_deleted:
+            raise AlreadyDeleted("This service account has been deleted; it cannot be renamed.")
+        old = locked.display_name
+        if old == name:
+            return locked
+        locked.display_name = name
+        locked.save(update_fields=["display_name"])
+        history.record(
+            team=team,
+            actor=actor,
+            action=Action.UPDATED,
+            credential_type=CredentialType.SERVICE_ACCOUNT,
+            credential_name=name or locked.username,
+            credential_identifier=locked.username,
+            ip_address=ip_address,
+            details={"old_name": old, "new_name": name},
+        )
+        return locked
+
+
+def service_account_delete(
+    *, actor: User, team: Team, account: ServiceAccount, ip_address: str | None = None
+) -> ServiceAccount:
+    """Delete irreversibly: destroy the hash, revoke every token, record `deactivated`.
+
+    Raises AlreadyDeleted (and records nothing) if another request got there first.
+    """
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        _lock_team(team)
+        locked = ServiceAccount.objects.select_for_update().get(pk=account.pk, team=team)
+        if locked.is_deleted:
+            raise AlreadyDeleted("This service account was already deleted.")
+        locked.deleted_at = timezone.now()
+        locked.password_hash = ""
+        locked.save(update_fields=["deleted_at", "password_hash"])
+        _revoke_tokens(service_account=locked)
+        history.record(
+            team=team,
+            actor=actor,
+            action=Action.DEACTIVATED,
+            credential_type=CredentialType.SERVICE_ACCOUNT,
+            credential_name=locked.display_name or locked.username,
+            credential_identifier=locked.username,
+            ip_address=ip_address,
+        )
+        return locked
+
+
+# --- OAuth client credentials ----------------------------------------------------
+
+
+def oauth_client_create(
+    *,
+    actor: User,
+    team: Team,
+    display_name: str = "",
+    ip_address: str | None = None,
+    created_at: datetime | None = None,
+) -> tuple[OAuthClient, str]:
+    """Generate client credentials; return them and the client secret, shown only now.
+
+    At most two are active per team, so one can be rotated without downtime; the
+    team row lock makes the limit hold under concurrent requests. `created_at` lets
+    the demo seed backdate a legacy credential.
+    """
+    name = clean_display_name(display_name)
+    require_manage(_membership(actor, team))
+    secret = credential_secrets.generate(credential_secrets.Kind.CLIENT_SECRET)
+    created = created_at or timezone.now()
+    with transaction.atomic():
+        locked_team = _lock_team(team)
+        if not locked_team.oauth_enabled:
+            raise OAuthNotEnabled()
+        if OAuthClient.objects.active().filter(team=team).count() >= MAX_ACTIVE_CLIENTS:
+            raise LimitReached(
+                "Your team already has two active client credentials, the most allowed. "
+                "Switch your servers to the newer one, then deactivate the older one "
+                "before generating another."
+            )
+        client = OAuthClient.objects.create(
+            team=team,
+            client_id=credential_secrets.generate_public_id(credential_secrets.Kind.CLIENT_ID),
+            secret_digest=credential_secrets.digest(secret),
+            display_name=name,
+            created_by=actor,
+            created_at=created,
+            legacy=created < legacy_cutoff(),
+        )
+        history.record(
+            team=team,
+            actor=actor,
+            action=Action.CREATED,
+            credential_type=CredentialType.OAUTH_CLIENT,
+            credential_name=client.display_name or client.client_id,
+            credential_identifier=client.client_id,
+            ip_address=ip_address,
+        )
+        return client, secret
+
+
+def oauth_client_view(*, actor: User, team: Team, client: OAuthClient, ip_address: str | None = None) -> None:
+    require_view(_membership(actor, team))
+    with transaction.atomic():
+        history.record(
+            team=team,
+            actor=actor,
+            action=Action.VIEWED,
+            credential_type=CredentialType.OAUTH_CLIENT,
+            credential_name=client.display_name or client.client_id,
+            credential_identifier=client.client_id,
+            ip_address=ip_address,
+        )
+
+
+def oauth_client_rename(
+    *,
+    actor: User,
+    team: Team,
+    client: OAuthClient,
+    display_name: str,
+    ip_address: str | None = None,
+) -> OAuthClient:
+    name = clean_display_name(display_name)
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        locked = OAuthClient.objects.select_for_update().get(pk=client.pk, team=team)
+        if not locked.is_active:
+            raise AlreadyDeleted("These client credentials were deactivated; they cannot be renamed.")
+        old = locked.display_name
+        if old == name:
+            return locked
+        locked.display_name = name
+        locked.save(update_fields=["display_name"])
+        history.record(
+            team=team,
+            actor=actor,
+            action=Action.UPDATED,
+            credential_type=CredentialType.OAUTH_CLIENT,
+            credential_name=name or locked.client_id,
+            credential_identifier=locked.client_id,
+            ip_address=ip_address,
+            details={"old_name": old, "new_name": name},
+        )
+        return locked
+
+
+def oauth_client_deactivate(
+    *, actor: User, team: Team, client: OAuthClient, ip_address: str | None = None
+) -> OAuthClient:
+    """Deactivate irreversibly and revoke every token issued through this client."""
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        _lock_team(team)
+        locked = OAuthClient.objects.select_for_update().get(pk=client.pk, team=team)
+        if not locked.is_active:
+            raise AlreadyDeleted("These client credentials were already deactivated.")
+        locked.deactivated_at = timezone.now()
+        locked.save(update_fields=["deactivated_at"])
+        _revoke_tokens(client=locked)
+        history.record(
+            team=team,
+            actor=actor,
+            action=Action.DEACTIVATED,
+            credential_type=CredentialType.OAUTH_CLIENT,
+            credential_name=locked.display_name or locked.client_id,
+            credential_identifier=locked.client_id,
+            ip_address=ip_address,
+        )
+        return locked
+
+
+# --- Legacy API keys --------------------------------------------------------------
+
+API_KEY_VISIBLE_CHARS = 6
+
+
+def api_key_create(
+    *, actor: User, team: Team, platform_name: str, ip_address: str | None = None
+) -> tuple[ApiKey, str]:
+    """Generate a legacy API key; return it and the key itself, shown only now."""
+    name = clean_display_name(platform_name, required=True, label="Platform name")
+    require_manage(_membership(actor, team))
+    plaintext = credential_secrets.generate(credential_secrets.Kind.API_KEY)
+    visible = len(credential_secrets.prefix(credential_secrets.Kind.API_KEY)) + API_KEY_VISIBLE_CHARS
+    with transaction.atomic():
+        _lock_team(team)
+        if ApiKey.objects.active().filter(team=team).count() >= MAX_ACTIVE_API_KEYS:
+            raise LimitReached(
+                "Your team already has two active API keys, the most allowed. "
+                "Deactivate one you no longer use before generating another."
+            )
+        key = ApiKey.objects.create(
+            team=team,
+            platform_name=name,
+            prefix=plaintext[:visible],
+            digest=credential_secrets.digest(plaintext),
+            created_by=actor,
+        )
+        history.record(
+            team=team,
+            actor=actor,
+            action=Action.CREATED,
+            credential_type=CredentialType.API_KEY,
+            credential_name=key.platform_name,
+            credential_identifier=key.prefix,
+            ip_address=ip_address,
+        )
+        return key, plaintext
+
+
+def api_key_deactivate(*, actor: User, team: Team, key: ApiKey, ip_address: str | None = None) -> ApiKey:
+    """Deactivate irreversibly: once deactivated, a key cannot be used or restored."""
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        _lock_team(team)
+        locked = ApiKey.objects.select_for_update().get(pk=key.pk, team=team)
+        if not locked.is_active:
+            raise AlreadyDeleted("This API key was already deactivated.")
+        locked.deactivated_at = timezone.now()
+        locked.save(update_fields=["deactivated_at"])
+        history.record(
+            team=team,
+            actor=actor,
+            action=Action.DEACTIVATED,
+            credential_type=CredentialType.API_KEY,
+            credential_name=locked.platform_name,
+            credential_identifier=locked.prefix,
+            ip_address=ip_address,
+        )
+        return locked

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import unicodedata
+
+from django.core.exceptions import ValidationError
+
+DISPLAY_NAME_MAX_LENGTH = 100
+
+
+def clean_display_name(value: object, *, required: bool = False, label: str = "Display name") -> str:
+    """Trim a display name and refuse what cannot be shown safely.
+
+    Markup is allowed (templates escape it); control and invisible formatting
+    characters are refused because they can disguise one name as another.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"{label} must be text.", code="invalid")
+    name = value.strip()
+    if required and not name:
+        raise ValidationError(f"{label} cannot be empty.", code="required")
+    if len(name) > DISPLAY_NAME_MAX_LENGTH:
+        raise ValidationError(
+            f"{label} can be at most {DISPLAY_NAME_MAX_LENGTH} characters (it has {len(name)}).",
+            code="max_length",
+        )
+    for char in name:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            raise ValidationError(
+                f"{label} cannot contain control or invisible characters (found U+{ord(char):04X}).",
+                code="control_character",
+            )
+    return name
