@@ -17,6 +17,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("team/switch/", views.team_switch, name="team-switch"),
     path("team/api-credentials/", include("credentials.urls")),
+    path("team/users/", include("tango_portal.members_urls")),
+    path("oauth/", include("credentials.oauth.urls")),
+    path("api/v2/", include("credentials.oauth.api_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

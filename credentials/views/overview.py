@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from credentials.views import api_keys, clients, service_accounts
+from credentials.oauth.panel import get_token_context
 from credentials.views.common import credentials_view, page_context
 from tango_portal.models import Membership
 
@@ -15,4 +16,5 @@ def api_credentials(request: HttpRequest, membership: Membership) -> HttpRespons
     context.update(clients.section_context(request, membership))
     context.update(service_accounts.section_context(request, membership))
     context.update(api_keys.section_context(request, membership))
+    context.update(get_token_context(membership))
     return render(request, "credentials/index.html", context)
