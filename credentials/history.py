@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,18 +38,31 @@ CHAINED_FIELDS = (
 )
 
 
-def canonical(row: CredentialHistory) -> bytes:
+def canonical(fields: Mapping[str, Any]) -> bytes:
+    """The bytes a row's hash covers: its chained fields as canonical JSON."""
     values: dict[str, Any] = {}
     for name in CHAINED_FIELDS:
-        value = getattr(row, name)
+        value = fields[name]
         if isinstance(value, datetime):
             value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         values[name] = value
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def hash_fields(fields: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(fields)).hexdigest()
+
+
 def row_hash(row: CredentialHistory) -> str:
-    return hashlib.sha256(canonical(row)).hexdigest()
+    return hash_fields({name: getattr(row, name) for name in CHAINED_FIELDS})
+
+
+def chain_head(team: Team) -> str:
+    """The hash of the team's newest history row ("" for an empty history)."""
+    return (
+        CredentialHistory.objects.filter(team=team).order_by("-id").values_list("row_hash", flat=True).first()
+        or GENESIS
+    )
 
 
 def record(

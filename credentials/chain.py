@@ -1,0 +1,68 @@
+"""Verifying the per-team hash chains of append-only records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Model
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    record: str
+    team_id: int
+    rows: int
+    head: str
+    broken_row_id: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_row_id is None
+
+
+def verify_chain(
+    *,
+    model: type[Model],
+    team_id: int,
+    fields: tuple[str, ...],
+    hash_fields: Callable[[Mapping[str, Any]], str],
+    record: str,
+) -> ChainReport:
+    """Walk one team's rows in insertion order; stop at the first row that does not fit.
+
+    A changed row no longer matches its own hash; a removed row leaves its successor
+    pointing at a hash that is not its predecessor's.
+    """
+    previous = ""
+    count = 0
+    rows: Iterator[dict[str, Any]] = (
+        model._default_manager.filter(team_id=team_id)
+        .order_by("id")
+        .values("id", "row_hash", *fields)
+        .iterator(chunk_size=5000)
+    )
+    for row in rows:
+        count += 1
+        if row["prev_hash"] != previous:
+            return ChainReport(
+                record,
+                team_id,
+                count,
+                previous,
+                row["id"],
+                "its previous-row hash does not match the row before it (a row was removed or reordered)",
+            )
+        if hash_fields(row) != row["row_hash"]:
+            return ChainReport(
+                record,
+                team_id,
+                count,
+                previous,
+                row["id"],
+                "its content does not match its hash (it was changed)",
+            )
+        previous = row["row_hash"]
+    return ChainReport(record, team_id, count, previous)

@@ -1,0 +1,81 @@
+"""verify_history catches edits and removals made behind the triggers' back."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from credentials import db_triggers, history
+from credentials.models import CredentialHistory, CredentialType
+
+pytestmark = pytest.mark.django_db
+
+TABLE = CredentialHistory._meta.db_table
+
+
+def _rows(team, actor, count):
+    return [
+        history.record(
+            team=team,
+            actor=actor,
+            action=CredentialHistory.Action.VIEWED,
+            credential_type=CredentialType.API_KEY,
+            credential_name=f"Key {i}",
+            credential_identifier=f"tng_sbx_ak_{i:06d}",
+        )
+        for i in range(count)
+    ]
+
+
+def _without_triggers(sql, params):
+    """What an attacker with SQL access does: drop the trigger, then write."""
+    db_triggers.run(connection, db_triggers.drop_sql(connection.vendor, TABLE))
+    try:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(sql, params)
+    finally:
+        db_triggers.run(connection, db_triggers.install_sql(connection.vendor, TABLE))
+
+
+def test_intact_chains_verify(team, other_team, manager, outsider, capsys):
+    _rows(team, manager, 5)
+    _rows(other_team, outsider, 3)
+    call_command("verify_history")
+    out = capsys.readouterr().out
+    assert f"OK      {team.slug}: credential history, 5 rows, head {history.chain_head(team)}" in out
+    assert f"OK      {other_team.slug}: credential history, 3 rows" in out
+
+
+def test_edited_row_is_caught_and_named(team, manager, capsys):
+    rows = _rows(team, manager, 5)
+    _without_triggers(
+        f"UPDATE {TABLE} SET actor_email = %s WHERE id = %s", ["someone@else.example", rows[2].pk]
+    )
+    with pytest.raises(CommandError, match=f"row id {rows[2].pk}"):
+        call_command("verify_history", "--team", team.slug)
+    assert "was changed" in capsys.readouterr().out
+
+
+def test_deleted_row_is_caught_at_its_successor(team, manager, capsys):
+    rows = _rows(team, manager, 5)
+    _without_triggers(f"DELETE FROM {TABLE} WHERE id = %s", [rows[1].pk])
+    with pytest.raises(CommandError, match=f"row id {rows[2].pk}"):
+        call_command("verify_history")
+    assert "removed" in capsys.readouterr().out
+
+
+def test_a_broken_team_does_not_hide_behind_a_filter(team, other_team, manager, outsider):
+    rows = _rows(team, manager, 2)
+    _rows(other_team, outsider, 2)
+    _without_triggers(f"UPDATE {TABLE} SET credential_name = %s WHERE id = %s", ["x", rows[0].pk])
+    call_command("verify_history", "--team", other_team.slug)
+    with pytest.raises(CommandError):
+        call_command("verify_history", "--team", team.slug)
+
+
+def test_unknown_team_is_an_error():
+    with pytest.raises(CommandError, match="No team"):
+        call_command("verify_history", "--team", "nope")
