@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from credentials import permissions, selectors
+from tango_portal import security_log
 from tango_portal.models import Membership
 from tango_portal.teams import current_membership
 
@@ -28,6 +29,13 @@ def client_ip(request: HttpRequest) -> str | None:
 def forbidden(request: HttpRequest, membership: Membership | None, needed: Level) -> HttpResponse:
     """The 403 page: what permission is missing and which admins can grant it."""
     admins = list(selectors.team_admins(team=membership.team)) if membership else []
+    security_log.event(
+        "permission_refused",
+        request=request,
+        team=membership.team.slug if membership else None,
+        needed=needed,
+        has=membership.api_keys_permission if membership else None,
+    )
     response = render(
         request,
         "credentials/forbidden.html",

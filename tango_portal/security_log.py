@@ -1,0 +1,53 @@
+"""The security log: one JSON object per line on the `tango_portal.security` logger.
+
+Callers pass facts (who, from where, what was refused); values under secret-sounding
+keys are dropped here as a second line of defence, so a careless caller cannot log a
+password, secret or token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+logger = logging.getLogger("tango_portal.security")
+
+_SECRET_WORDS = ("password", "secret", "token", "authorization", "api_key", "apikey", "key")
+
+
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS) and lowered not in {"token_type", "key_prefix"}
+
+
+def event(
+    name: str, *, request: HttpRequest | None = None, level: int = logging.WARNING, **fields: Any
+) -> None:
+    """Log one security event with its structured fields."""
+    record: dict[str, Any] = {"event": name}
+    if request is not None:
+        record["ip"] = request.META.get("REMOTE_ADDR")
+        record["path"] = request.path
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            record["user_id"] = user.pk
+    for key, value in fields.items():
+        record[key] = "[redacted]" if _is_secret_key(key) else value
+    logger.log(level, json.dumps(record, default=str, sort_keys=True))
+
+
+@receiver(user_login_failed)
+def _on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    event("sign_in_failed", request=request, email=str(credentials.get("username", ""))[:254])
+
+
+@receiver(user_logged_in)
+def _on_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    event("signed_in", request=request, level=logging.INFO, email=user.email)
