@@ -13,6 +13,7 @@ from tango_portal.models import Membership, Team, User
 from tests.factories import PASSWORD, MembershipFactory, TeamFactory
 
 HISTORY_TABLE = "credentials_credentialhistory"
+APPEND_ONLY_TABLES = [HISTORY_TABLE, "tango_portal_teamactivity"]
 CHROMIUM = "/usr/bin/chromium"
 
 Role = Membership.Role
@@ -38,19 +39,30 @@ def _clear_cache() -> Iterator[None]:
     cache.clear()
 
 
-@pytest.fixture
-def _history_triggers_lifted_after_test(request) -> Iterator[None]:
+def _append_only_tables() -> list[str]:
+    existing = set(connection.introspection.table_names())
+    return [table for table in APPEND_ONLY_TABLES if table in existing]
+
+
+@pytest.fixture(autouse=True)
+def _append_only_triggers_lifted_for_flush(request) -> Iterator[None]:
     """Transactional tests end with a flush (TRUNCATE/DELETE), which the append-only
-    triggers rightly refuse; lift them for the flush and put them back before the next test.
+    triggers rightly refuse: lift them for the flush, put them back before the next test.
     """
-    db_triggers.run(connection, db_triggers.install_sql(connection.vendor, HISTORY_TABLE))
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if not transactional:
+        yield
+        return
+    # Set up after the database fixture, so torn down before its flush.
+    request.getfixturevalue("_django_db_helper")
+    for table in _append_only_tables():
+        db_triggers.run(connection, db_triggers.install_sql(connection.vendor, table))
     yield
-    db_triggers.run(connection, db_triggers.drop_sql(connection.vendor, HISTORY_TABLE))
-
-
-@pytest.fixture
-def transactional_db(transactional_db, _history_triggers_lifted_after_test):
-    return transactional_db
+    for table in _append_only_tables():
+        db_triggers.run(connection, db_triggers.drop_sql(connection.vendor, table))
 
 
 @pytest.fixture
