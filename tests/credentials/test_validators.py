@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credentials.forms import ApiKeyForm, DisplayNameForm
+from credentials.validators import clean_display_name
+
+
+@given(st.text(max_size=400))
+@settings(max_examples=300, deadline=None)
+def test_any_text_is_either_a_clean_name_or_a_clear_error(value):
+    try:
+        name = clean_display_name(value)
+    except ValidationError as error:
+        assert error.messages[0].startswith("Display name")
+        return
+    assert name == name.strip()
+    assert len(name) <= 100
+    assert all(unicodedata.category(c)[0] != "C" for c in name)
+
+
+@given(st.one_of(st.none(), st.integers(), st.lists(st.text()), st.binary()))
+def test_non_text_is_refused(value):
+    with pytest.raises(ValidationError):
+        clean_display_name(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("a" * 101, "at most 100 characters"),
+        ("bad\x00name", "U+0000"),
+        ("tab\there", "U+0009"),
+        ("right\u202eto-left", "U+202E"),
+        ("zero\u200bwidth", "U+200B"),
+    ],
+)
+def test_refusals_say_why(value, message):
+    with pytest.raises(ValidationError) as caught:
+        clean_display_name(value)
+    assert message in caught.value.messages[0]
+
+
+def test_markup_is_kept_as_text_and_trimmed():
+    assert clean_display_name("  <b>Order</b> & co  ") == "<b>Order</b> & co"
+
+
+@given(st.text(max_size=500))
+@settings(max_examples=200, deadline=None)
+def test_forms_never_crash(value):
+    for form in (DisplayNameForm({"display_name": value}), ApiKeyForm({"platform_name": value})):
+        assert form.is_valid() in (True, False)
+
+
+def test_platform_name_is_required():
+    form = ApiKeyForm({"platform_name": "   "})
+    assert not form.is_valid()
+    assert "cannot be empty" in form.errors["platform_name"][0]
