@@ -32,6 +32,7 @@ class ApiKeyForm(forms.Form):
         max_length=DISPLAY_NAME_MAX_LENGTH * 4,
         widget=forms.TextInput(attrs={"maxlength": DISPLAY_NAME_MAX_LENGTH, "autocomplete": "off"}),
         help_text="The system that will use this key, for example “Order server”.",
+        error_messages={"required": "Platform name cannot be empty."},
     )
 
     def clean_platform_name(self) -> str:
