@@ -32,9 +32,14 @@ def current_membership(request: HttpRequest) -> Membership | None:
 
 
 def user_teams(request: HttpRequest) -> list[Team]:
+    """The teams the user belongs to, read once per request (templates ask per row)."""
     if not request.user.is_authenticated:
         return []
-    return list(Team.objects.filter(memberships__user_id=int(request.user.pk or 0)).order_by("name"))
+    cached: list[Team] | None = getattr(request, "_user_teams", None)
+    if cached is None:
+        cached = list(Team.objects.filter(memberships__user_id=int(request.user.pk or 0)).order_by("name"))
+        setattr(request, "_user_teams", cached)  # noqa: B010
+    return cached
 
 
 def switch_team(request: HttpRequest, team_id: int) -> bool:

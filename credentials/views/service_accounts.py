@@ -1,16 +1,315 @@
+"""OAuth service accounts: list, create (password shown once), detail, rename, delete.
+
+Every page works as plain links and forms; htmx only swaps fragments of the same
+templates (`template.html#partial`) when the request comes from htmx.
+"""
+
 from __future__ import annotations
 
-from typing import Any
+import re
+import uuid
+from http import HTTPStatus
+from typing import Any, cast
 
-from django.http import HttpRequest
-from django.urls import URLPattern
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+from django_tables2 import RequestConfig
 
+from credentials import permissions, selectors, services
+from credentials.forms import ConfirmForm, DisplayNameForm
+from credentials.models import ServiceAccount
+from credentials.tables.service_accounts import ServiceAccountTable
+from credentials.views.common import client_ip, credentials_view, no_store, page_context
 from tango_portal.models import Membership
 
 app_name = "service_accounts"
-urlpatterns: list[URLPattern] = []
+
+SECTION_PER_PAGE = 10
+LIST_PER_PAGE = 25
+HISTORY_LIMIT = 50
+# The detail page's summary section; a rename posted from there gets it back.
+SUMMARY_TARGET = "sa-summary"
+DELETE_CONFIRM_LABEL = "I understand that deleting this service account cannot be undone"
+
+# Create forms carry a random key so that a reload or a back-and-resubmit of the
+# create POST does not make a second account. The session maps each used key to the
+# account it made; it never holds a password.
+CREATE_KEY_FIELD = "create_key"
+CREATE_KEYS_SESSION = "service_account_create_keys"
+CREATE_KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
+MAX_REMEMBERED_CREATE_KEYS = 20
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _htmx(request: HttpRequest) -> HtmxDetails:
+    """What HtmxMiddleware learnt of the request (falsy when htmx did not send it)."""
+    return cast(HtmxHttpRequest, request).htmx
+
+
+def _list_context(request: HttpRequest, membership: Membership, per_page: int) -> dict[str, Any]:
+    team = membership.team
+    table = ServiceAccountTable(selectors.service_accounts_active(team=team))
+    RequestConfig(request, paginate={"per_page": per_page}).configure(table)
+    return {
+        "sa_table": table,
+        "sa_oauth_enabled": team.oauth_enabled,
+        "sa_can_create": permissions.can_manage_credentials(membership) and team.oauth_enabled,
+        "sa_create_key": uuid.uuid4().hex,
+    }
 
 
 def section_context(request: HttpRequest, membership: Membership) -> dict[str, Any]:
     """Context for this section of the API credentials page."""
-    return {}
+    return _list_context(request, membership, SECTION_PER_PAGE)
+
+
+@require_GET
+@credentials_view("view")
+def service_account_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    context = page_context(membership, **_list_context(request, membership, LIST_PER_PAGE))
+    template = "credentials/service_accounts/list.html"
+    return render(request, f"{template}#table" if _htmx(request) else template, context)
+
+
+def _create_page(
+    request: HttpRequest,
+    membership: Membership,
+    form: DisplayNameForm,
+    *,
+    error: str = "",
+    status: int = HTTPStatus.OK,
+) -> HttpResponse:
+    context = page_context(
+        membership,
+        form=form,
+        error=error,
+        sa_oauth_enabled=membership.team.oauth_enabled,
+        sa_create_key=uuid.uuid4().hex,
+    )
+    return render(request, "credentials/service_accounts/create.html", context, status=status)
+
+
+def _remembered_account(request: HttpRequest, key: str) -> int | None:
+    keys: dict[str, int] = request.session.get(CREATE_KEYS_SESSION, {})
+    return keys.get(key)
+
+
+def _remember_create_key(request: HttpRequest, key: str, account: ServiceAccount) -> None:
+    keys: dict[str, int] = dict(request.session.get(CREATE_KEYS_SESSION, {}))
+    keys[key] = account.pk
+    # Dicts keep insertion order: drop the oldest keys.
+    request.session[CREATE_KEYS_SESSION] = dict(list(keys.items())[-MAX_REMEMBERED_CREATE_KEYS:])
+
+
+def _already_created(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """A resubmitted create form: send the user to the account made the first time."""
+    messages.warning(
+        request,
+        "This service account was already created. Its password was shown only once, when it "
+        "was created, and cannot be shown again. If you did not save it, create a new service "
+        "account and delete this one.",
+    )
+    if selectors.service_accounts_active(team=membership.team).filter(pk=pk).exists():
+        return redirect("credentials:service_accounts:detail", pk=pk)
+    return redirect(reverse("credentials:index") + "#service-accounts")
+
+
+@require_http_methods(["GET", "POST"])
+@credentials_view("manage")
+def service_account_create(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """GET: the create form. POST: create, and show the password in this response only.
+
+    The password page is rendered by the POST itself (never a redirect), so no later
+    request can show it again; it is marked no-store so that no cache keeps it.
+    """
+    if request.method == "GET":
+        return _create_page(request, membership, DisplayNameForm())
+    form = DisplayNameForm(request.POST)
+    if not form.is_valid():
+        return _create_page(request, membership, form, status=HTTPStatus.BAD_REQUEST)
+    key = request.POST.get(CREATE_KEY_FIELD, "")
+    if not CREATE_KEY_PATTERN.fullmatch(key):
+        key = ""
+    if key and (pk := _remembered_account(request, key)) is not None:
+        return _already_created(request, membership, pk)
+    try:
+        account, password = services.service_account_create(
+            actor=membership.user,
+            team=membership.team,
+            display_name=form.cleaned_data["display_name"],
+            ip_address=client_ip(request),
+        )
+    except services.CredentialError as error:
+        return _create_page(request, membership, form, error=str(error), status=HTTPStatus.CONFLICT)
+    if key:
+        _remember_create_key(request, key, account)
+    context = page_context(
+        membership,
+        account=account,
+        password=password,
+        rename_form=DisplayNameForm(initial={"display_name": account.display_name}),
+    )
+    return no_store(render(request, "credentials/service_accounts/created.html", context))
+
+
+def _detail_context(
+    membership: Membership,
+    account: ServiceAccount,
+    rename_form: DisplayNameForm | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    history_rows = list(
+        selectors.history_for_credential(team=membership.team, identifier=account.username)[:HISTORY_LIMIT]
+    )
+    return page_context(
+        membership,
+        account=account,
+        history_rows=history_rows,
+        history_limit=HISTORY_LIMIT,
+        rename_form=rename_form or DisplayNameForm(initial={"display_name": account.display_name}),
+        rename_target=SUMMARY_TARGET,
+        **extra,
+    )
+
+
+@require_GET
+@credentials_view("view")
+def service_account_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """The account and its own history. A full page view records `viewed`.
+
+    An htmx request for the history panel comes from the page already open (and
+    recorded), so it records nothing. A boosted request is a whole page, so it does.
+    """
+    team = membership.team
+    account = selectors.service_account_get(team=team, pk=pk)
+    template = "credentials/service_accounts/detail.html"
+    htmx = _htmx(request)
+    if htmx and not htmx.boosted:
+        return render(request, f"{template}#history", _detail_context(membership, account))
+    services.service_account_view(
+        actor=membership.user, team=team, account=account, ip_address=client_ip(request)
+    )
+    return render(request, template, _detail_context(membership, account))
+
+
+def _rename_response(
+    request: HttpRequest,
+    membership: Membership,
+    account: ServiceAccount,
+    form: DisplayNameForm,
+    *,
+    saved: bool = False,
+    error: str = "",
+    status: int = HTTPStatus.OK,
+) -> HttpResponse:
+    htmx = _htmx(request)
+    if htmx and htmx.target == SUMMARY_TARGET:
+        context = _detail_context(membership, account, rename_form=form, saved=saved, error=error)
+        return render(request, "credentials/service_accounts/detail.html#summary", context, status=status)
+    context = page_context(membership, account=account, rename_form=form, saved=saved, error=error)
+    template = "credentials/service_accounts/rename.html"
+    return render(request, f"{template}#rename-form" if htmx else template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@credentials_view("manage")
+def service_account_rename(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Save the display name (trimmed, at most 100 characters, no control characters)."""
+    team = membership.team
+    account = selectors.service_account_get(team=team, pk=pk)
+    if request.method == "GET":
+        form = DisplayNameForm(initial={"display_name": account.display_name})
+        return _rename_response(request, membership, account, form)
+    form = DisplayNameForm(request.POST)
+    if not form.is_valid():
+        return _rename_response(request, membership, account, form, status=HTTPStatus.BAD_REQUEST)
+    try:
+        account = services.service_account_rename(
+            actor=membership.user,
+            team=team,
+            account=account,
+            display_name=form.cleaned_data["display_name"],
+            ip_address=client_ip(request),
+        )
+    except services.AlreadyDeleted as error:
+        return _rename_response(
+            request, membership, account, form, error=str(error), status=HTTPStatus.CONFLICT
+        )
+    except ValidationError as error:
+        form.add_error("display_name", error)
+        return _rename_response(request, membership, account, form, status=HTTPStatus.BAD_REQUEST)
+    if not _htmx(request):
+        name = account.display_name
+        messages.success(request, f"Display name saved: “{name}”." if name else "Display name removed.")
+        return redirect("credentials:service_accounts:detail", pk=account.pk)
+    form = DisplayNameForm(initial={"display_name": account.display_name})
+    response = _rename_response(request, membership, account, form, saved=True)
+    # The detail page's history panel listens for this and refreshes itself.
+    response["HX-Trigger"] = "service-account-changed"
+    return response
+
+
+def _delete_page(
+    request: HttpRequest,
+    membership: Membership,
+    account: ServiceAccount,
+    form: ConfirmForm,
+    *,
+    status: int = HTTPStatus.OK,
+) -> HttpResponse:
+    context = page_context(membership, account=account, form=form)
+    template = "credentials/service_accounts/delete.html"
+    return render(request, f"{template}#confirm" if _htmx(request) else template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@credentials_view("manage")
+def service_account_delete(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """GET: the confirmation page (never deletes). POST with the box ticked: delete for good.
+
+    Posting for an account that is already deleted says so and changes nothing.
+    """
+    team = membership.team
+    if request.method == "GET":
+        account = selectors.service_account_get(team=team, pk=pk)
+        return _delete_page(request, membership, account, ConfirmForm(label=DELETE_CONFIRM_LABEL))
+    account = selectors.service_account_get(team=team, pk=pk, include_deleted=True)
+    form = ConfirmForm(request.POST, label=DELETE_CONFIRM_LABEL)
+    if account.is_deleted:
+        return _delete_page(request, membership, account, form, status=HTTPStatus.CONFLICT)
+    if not form.is_valid():
+        return _delete_page(request, membership, account, form, status=HTTPStatus.BAD_REQUEST)
+    try:
+        account = services.service_account_delete(
+            actor=membership.user, team=team, account=account, ip_address=client_ip(request)
+        )
+    except services.AlreadyDeleted:
+        account = selectors.service_account_get(team=team, pk=pk, include_deleted=True)
+        return _delete_page(request, membership, account, form, status=HTTPStatus.CONFLICT)
+    messages.success(
+        request,
+        f"Service account {account.username} was deleted. Tokens issued to it no longer work; "
+        "your client credentials stay valid.",
+    )
+    url = reverse("credentials:index") + "#service-accounts"
+    if _htmx(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+urlpatterns = [
+    path("", service_account_list, name="list"),
+    path("create/", service_account_create, name="create"),
+    path("<int:pk>/", service_account_detail, name="detail"),
+    path("<int:pk>/rename/", service_account_rename, name="rename"),
+    path("<int:pk>/delete/", service_account_delete, name="delete"),
+]
