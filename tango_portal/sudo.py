@@ -87,6 +87,12 @@ def sudo_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if is_recent(request):
             return view(request, *args, **kwargs)
+        prompt_url = f"{reverse('sudo')}?{urlencode({'next': request.get_full_path()})}"
+        if getattr(request, "htmx", False):
+            # A fragment cannot hold the prompt: send the whole page there, then back here.
+            response = HttpResponse(status=HTTPStatus.NO_CONTENT)
+            response["HX-Redirect"] = prompt_url
+            return response
         if request.method == "POST":
             carry = [
                 (key, value)
@@ -102,7 +108,7 @@ def sudo_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
                     return view(request, *args, **kwargs)
                 return _prompt(request, action=request.get_full_path(), carry=carry, error=error)
             return _prompt(request, action=request.get_full_path(), carry=carry)
-        return redirect(f"{reverse('sudo')}?{urlencode({'next': request.get_full_path()})}")
+        return redirect(prompt_url)
 
     return wrapped
 

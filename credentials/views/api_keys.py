@@ -22,6 +22,7 @@ from credentials.tables.api_keys import ApiKeyTable, DeactivatedApiKeyTable
 from credentials.views.clients import is_htmx
 from credentials.views.common import client_ip, credentials_view, no_store, page_context
 from tango_portal.models import Membership
+from tango_portal.sudo import sudo_required
 
 app_name = "api_keys"
 
@@ -97,6 +98,7 @@ def api_key_generate(request: HttpRequest, membership: Membership) -> HttpRespon
 
 @require_http_methods(["GET", "POST"])
 @credentials_view("manage")
+@sudo_required
 def api_key_deactivate(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """GET asks for confirmation and never deactivates; POST with the box ticked does."""
     key = selectors.api_key_get(team=membership.team, pk=pk, include_deactivated=True)

@@ -26,6 +26,7 @@ from credentials.models import OAuthClient
 from credentials.tables.clients import DeactivatedOAuthClientTable, OAuthClientTable, needs_rotation
 from credentials.views.common import client_ip, credentials_view, no_store, page_context
 from tango_portal.models import Membership
+from tango_portal.sudo import sudo_required
 
 app_name = "clients"
 
@@ -182,6 +183,7 @@ def client_rename(request: HttpRequest, membership: Membership, pk: int) -> Http
 
 @require_http_methods(["GET", "POST"])
 @credentials_view("manage")
+@sudo_required
 def client_deactivate(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """GET asks for confirmation and never deactivates; POST with the box ticked does."""
     client = selectors.oauth_client_get(team=membership.team, pk=pk, include_deactivated=True)

@@ -27,6 +27,7 @@ from credentials.models import ServiceAccount
 from credentials.tables.service_accounts import ServiceAccountTable
 from credentials.views.common import client_ip, credentials_view, no_store, page_context
 from tango_portal.models import Membership
+from tango_portal.sudo import sudo_required
 
 app_name = "service_accounts"
 
@@ -273,6 +274,7 @@ def _delete_page(
 
 @require_http_methods(["GET", "POST"])
 @credentials_view("manage")
+@sudo_required
 def service_account_delete(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """GET: the confirmation page (never deletes). POST with the box ticked: delete for good.
 
