@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from tango_portal.models import Membership, Team, User
+from credentials.admin import ReadOnlyAdmin
+from tango_portal.models import Membership, SignupInvitation, Team, TeamActivity, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,3 +34,33 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
     )
+
+
+# --- Team membership records: read-only; the members services own every write ----------
+
+
+@admin.register(TeamActivity)
+class TeamActivityAdmin(ReadOnlyAdmin):
+    list_display = [
+        "occurred_at",
+        "action",
+        "subject_name",
+        "subject_email",
+        "from_value",
+        "to_value",
+        "actor_name",
+        "actor_email",
+        "team",
+    ]
+    list_filter = ["action"]
+    search_fields = ["subject_email", "subject_name", "actor_email", "team__name"]
+    list_select_related = ["team"]
+    ordering = ["-occurred_at", "-id"]
+
+
+@admin.register(SignupInvitation)
+class SignupInvitationAdmin(ReadOnlyAdmin):
+    list_display = ["user", "team", "created_at", "expires_at", "used_at", "revoked_at"]
+    list_select_related = ["user", "team"]
+    search_fields = ["user__email", "team__name"]
+    exclude = ["token_digest"]

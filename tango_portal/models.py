@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any, ClassVar, NoReturn
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -120,3 +121,134 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+# --- Team membership: sign-up invitations and the team activity record ----------
+
+
+class SignupInvitation(models.Model):
+    """A one-time sign-up link for a person an admin added to a team.
+
+    Only the SHA-256 digest of the link's token is stored; the token itself is shown
+    once to the admin who made it. A link works once, until `expires_at`, and not at
+    all once revoked (a newer link was made, or the member was removed).
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="signup_invitations")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signup_invitations")
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "user", "-created_at"], name="signupinvitation_member")]
+
+    def __str__(self) -> str:
+        return f"sign-up link for {self.user} to {self.team}"
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+
+def _refuse_change() -> NoReturn:
+    # One exception type for every append-only record; it lives beside credential history.
+    from credentials.models import AppendOnlyError
+
+    raise AppendOnlyError("The team activity record is append-only.")
+
+
+class TeamActivityQuerySet(models.QuerySet["TeamActivity"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        _refuse_change()
+
+    def delete(self) -> NoReturn:
+        _refuse_change()
+
+    def _raw_delete(self, using: Any) -> NoReturn:
+        _refuse_change()
+
+
+class TeamActivity(models.Model):
+    """One change to who is in a team and what they may do. Append-only, database included.
+
+    Actor and subject names and emails are snapshots, so the record outlives users;
+    the user references carry no database constraint for the same reason. Rows are
+    hash-chained per team like credential history. Only tango_portal/activity.py
+    writes here.
+    """
+
+    class Action(models.TextChoices):
+        MEMBER_ADDED = "member_added", "Member added"
+        MEMBER_REMOVED = "member_removed", "Member removed"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        PERMISSION_CHANGED = "permission_changed", "Tango API keys permission changed"
+        INVITATION_CREATED = "invitation_created", "Sign-up link created"
+        INVITATION_ACCEPTED = "invitation_accepted", "Sign-up link used"
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=30, choices=Action.choices)
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_name = models.CharField("by (name)", max_length=150, blank=True)
+    actor_email = models.CharField("by (email)", max_length=254, blank=True)
+    subject = models.ForeignKey(
+        User,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    subject_name = models.CharField("member's name", max_length=150, blank=True)
+    subject_email = models.CharField("member's email", max_length=254, blank=True)
+    from_value = models.CharField("from", max_length=60, blank=True)
+    to_value = models.CharField("to", max_length=60, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    row_hash = models.CharField(max_length=64, editable=False)
+
+    objects = TeamActivityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "team activity entry"
+        verbose_name_plural = "team activity"
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["team", "-occurred_at", "-id"], name="teamactivity_team_newest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    action__in=[
+                        "member_added",
+                        "member_removed",
+                        "role_changed",
+                        "permission_changed",
+                        "invitation_created",
+                        "invitation_accepted",
+                    ]
+                ),
+                name="teamactivity_action_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.subject_email}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            _refuse_change()
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse_change()

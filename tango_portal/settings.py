@@ -231,7 +231,7 @@ DJANGO_TABLES2_TEMPLATE = "tables/portal_table.html"
 TOKEN_LIFETIME = timedelta(hours=24)
 TOKEN_RENEWAL_WINDOW = timedelta(hours=int(os.environ.get("TOKEN_RENEWAL_WINDOW_HOURS", "4")))
 TOKEN_AUDIENCES = {
-    "https://api.tangocard.com/": 86400,
+    "https://api.tangocard.com/": int(TOKEN_LIFETIME.total_seconds()),
     "https://api.bhn.com/fiveminute": 300,
 }
 TOKEN_DEFAULT_AUDIENCE = "https://api.tangocard.com/"  # noqa: S105

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from tango_portal import sudo, views
+from tango_portal import members_views, sudo, views
 from tango_portal.forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -15,6 +15,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", members_views.signup, name="signup-submit"),
+    path("accounts/signup/<str:token>/", members_views.signup, name="signup"),
     path("accounts/sudo/", sudo.confirm_password, name="sudo"),
     path("team/switch/", views.team_switch, name="team-switch"),
     path("team/api-credentials/", include("credentials.urls")),

@@ -1,0 +1,323 @@
+"""Team settings > Users: members, roles, Tango API keys permissions and sign-up links.
+
+Every page here is for the current team's admins. The edit, add and remove steps are
+full pages that also load, as htmx fragments, into the members page's editor panel.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, Concatenate, cast
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_tables2 import RequestConfig
+
+from credentials import permissions, selectors
+from credentials.views.common import no_store
+from tango_portal import members_selectors, members_services
+from tango_portal.members_forms import MemberAddForm, MemberChangeForm, SignupForm
+from tango_portal.members_tables import MemberTable, TeamActivityTable
+from tango_portal.models import Membership, SignupInvitation, User
+from tango_portal.teams import current_membership, switch_team
+
+ACTIVITY_PER_PAGE = 25
+# Every step (edit, confirm, add, remove) is also an htmx fragment for the members page's
+# editor panel; static/js/members.js lets htmx swap their 400 (invalid input)
+# and 409 (refused, e.g. last admin) answers too.
+EDITOR = "editor"
+
+
+def members_admin[**P](
+    view: Callable[Concatenate[HttpRequest, Membership, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """Require sign-in and the Admin role in the current team; others get the 403 page.
+
+    The wrapped view receives the admin's current membership as its second argument.
+    """
+
+    @login_required
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        membership = current_membership(request)
+        if membership is None or not permissions.can_manage_members(membership):
+            return forbidden(request, membership)
+        return view(request, membership, *args, **kwargs)
+
+    return wrapped
+
+
+def forbidden(request: HttpRequest, membership: Membership | None) -> HttpResponse:
+    admins = list(selectors.team_admins(team=membership.team)) if membership else []
+    response = render(
+        request,
+        "tango_portal/members/forbidden.html",
+        {"membership": membership, "admins": admins},
+        status=HTTPStatus.FORBIDDEN,
+    )
+    if _is_htmx(request):
+        # Someone demoted while the page was open: reload, so the whole page says why.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    # HtmxMiddleware sets request.htmx, which is falsy unless htmx sent the request.
+    return bool(getattr(request, "htmx", False))
+
+
+def _template(request: HttpRequest, name: str, partial: str = EDITOR) -> str:
+    return f"{name}#{partial}" if _is_htmx(request) else name
+
+
+def _done(request: HttpRequest, url: str) -> HttpResponse:
+    """After a change: the page itself, freshly loaded, shows the outcome."""
+    if _is_htmx(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def _actor(request: HttpRequest) -> User:
+    # members_admin has already required a signed-in user.
+    return cast(User, request.user)
+
+
+def _lifetime_hours() -> int:
+    return int(members_services.SIGNUP_LINK_LIFETIME.total_seconds() // 3600)
+
+
+def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
+    return {"membership": membership, "team": membership.team, **extra}
+
+
+# --- The members page ------------------------------------------------------------------
+
+
+@members_admin
+def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Members with their role and permission, and the team activity record (newest first)."""
+    team = membership.team
+    members = members_selectors.members_for_team(team=team)
+    members_table = MemberTable(members)
+    RequestConfig(request, paginate=False).configure(members_table)
+    activity_table = TeamActivityTable(members_selectors.activity_for_team(team=team))
+    RequestConfig(request, paginate={"per_page": ACTIVITY_PER_PAGE}).configure(activity_table)
+    context = _context(
+        membership,
+        members_table=members_table,
+        activity_table=activity_table,
+        member_count=len(members),
+        admin_count=sum(1 for m in members if m.is_admin),
+    )
+    return render(request, _template(request, "tango_portal/members/list.html", "activity"), context)
+
+
+# --- Adding a member -----------------------------------------------------------------------
+
+
+@members_admin
+@require_http_methods(["GET", "POST"])
+def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Add a person by email and name. For someone new, the response shows their one-time
+    sign-up link; it is never stored, so the response must not be cached either.
+    """
+    template = "tango_portal/members/add.html"
+    form = MemberAddForm(request.POST if request.method == "POST" else None)
+    if request.method == "GET" or not form.is_valid():
+        status = HTTPStatus.OK if request.method == "GET" else HTTPStatus.BAD_REQUEST
+        return render(request, _template(request, template), _context(membership, form=form), status=status)
+    try:
+        added = members_services.member_add(
+            actor=_actor(request),
+            team=membership.team,
+            email=form.cleaned_data["email"],
+            full_name=form.cleaned_data["full_name"],
+        )
+    except members_services.MemberError as error:
+        form.add_error(None, str(error))
+        return render(
+            request, _template(request, template), _context(membership, form=form), status=HTTPStatus.CONFLICT
+        )
+    except PermissionDenied:
+        return forbidden(request, membership)
+    return _signup_link_page(request, membership, added.membership, added.invitation, added.signup_token)
+
+
+def _signup_link_page(
+    request: HttpRequest,
+    membership: Membership,
+    member: Membership,
+    invitation: SignupInvitation | None,
+    token: str | None,
+) -> HttpResponse:
+    signup_url = request.build_absolute_uri(reverse("signup", args=[token])) if token else None
+    response = render(
+        request,
+        _template(request, "tango_portal/members/added.html"),
+        _context(
+            membership,
+            member=member,
+            invitation=invitation,
+            signup_url=signup_url,
+            lifetime_hours=_lifetime_hours(),
+        ),
+    )
+    return no_store(response)
+
+
+@members_admin
+@require_POST
+def member_signup_link(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """A new one-time sign-up link for a member who has not signed up yet."""
+    member = members_selectors.membership_get(team=membership.team, pk=pk)
+    try:
+        invitation, token = members_services.signup_link_create(
+            actor=_actor(request),
+            team=membership.team,
+            membership=member,
+        )
+    except members_services.MemberError as error:
+        messages.error(request, str(error))
+        return _done(request, reverse("members:list"))
+    except PermissionDenied:
+        return forbidden(request, membership)
+    return _signup_link_page(request, membership, member, invitation, token)
+
+
+# --- Changing a member's role and permission ------------------------------------------------
+
+
+@members_admin
+@require_http_methods(["GET", "POST"])
+def member_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Edit, confirm, change: a POST without `confirm` shows what will change; with it, changes."""
+    member = members_selectors.membership_get(team=membership.team, pk=pk)
+    template = _template(request, "tango_portal/members/edit.html")
+    form = MemberChangeForm(request.POST if request.method == "POST" else None, membership=member)
+    context = _context(membership, member=member, form=form)
+    if request.method == "GET":
+        return render(request, template, context)
+    if not form.is_valid():
+        return render(request, template, context, status=HTTPStatus.BAD_REQUEST)
+    role = form.cleaned_data["role"]
+    permission = form.cleaned_data["api_keys_permission"]
+    changes = members_services.membership_changes(member, role=role, api_keys_permission=permission)
+    if not changes:
+        name = member.user.get_full_name()
+        form.add_error(None, f"Nothing to save: {name} already has this role and permission.")
+        return render(request, template, context, status=HTTPStatus.BAD_REQUEST)
+    if request.POST.get("confirm") != "yes":
+        return render(request, template, {**context, "changes": changes})
+    try:
+        members_services.member_change(
+            actor=_actor(request),
+            team=membership.team,
+            membership=member,
+            role=role,
+            api_keys_permission=permission,
+        )
+    except members_services.MemberError as error:
+        form.add_error(None, str(error))
+        return render(request, template, context, status=HTTPStatus.CONFLICT)
+    except PermissionDenied:
+        return forbidden(request, membership)
+    messages.success(request, "Saved. " + "; ".join(changes) + ": done. It applies from their next page.")
+    if member.pk == membership.pk and role != Membership.Role.ADMIN:
+        # They stepped down: the members page is no longer theirs to see.
+        return _done(request, reverse("home"))
+    return _done(request, reverse("members:list"))
+
+
+# --- Removing a member ---------------------------------------------------------------------
+
+
+@members_admin
+@require_http_methods(["GET", "POST"])
+def member_remove(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Confirm, then remove. The confirmation lists what the member created, to rotate."""
+    team = membership.team
+    member = members_selectors.membership_get(team=team, pk=pk)
+    template = _template(request, "tango_portal/members/remove.html")
+    created = members_selectors.credentials_created_by(team=team, user=member.user)
+    context = _context(
+        membership,
+        member=member,
+        created=created,
+        is_self=member.pk == membership.pk,
+        credentials_url=reverse("credentials:index"),
+    )
+    if request.method == "GET":
+        return render(request, template, context)
+    try:
+        members_services.member_remove(
+            actor=_actor(request),
+            team=team,
+            membership=member,
+        )
+    except members_services.MemberError as error:
+        return render(request, template, {**context, "error": str(error)}, status=HTTPStatus.CONFLICT)
+    except PermissionDenied:
+        return forbidden(request, membership)
+    name = member.user.get_full_name()
+    if member.pk == membership.pk:
+        messages.success(request, f"You left {team.name}.")
+        return _done(request, reverse("home"))
+    messages.success(request, f"{name} was removed from {team.name}; they lost access at once.")
+    return _done(request, reverse("members:list"))
+
+
+# --- Signing up with a link ------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest, token: str = "") -> HttpResponse:
+    """The page a sign-up link opens: set a password and join the team, signed in.
+
+    The form posts the token in its body to the token-less URL, so the request that signs
+    the person in (and is logged) carries no token in its path. An unknown, used, revoked
+    or expired link gets a page that says so and changes nothing.
+    """
+    if request.method == "POST":
+        token = request.POST.get("token", "") or token
+    invitation = members_selectors.invitation_for_token(token)
+    problem = members_services.invitation_problem(invitation)
+    if problem is not None or invitation is None:
+        return _signup_invalid(request, problem or members_services.InvitationProblem.UNKNOWN)
+    form = SignupForm(request.POST if request.method == "POST" else None, user=invitation.user)
+    context = {"form": form, "invitation": invitation, "token": token}
+    if request.method == "GET":
+        return no_store(render(request, "registration/signup.html", context))
+    if not form.is_valid():
+        return no_store(render(request, "registration/signup.html", context, status=HTTPStatus.BAD_REQUEST))
+    try:
+        accepted = members_services.invitation_accept(
+            token=token,
+            full_name=form.cleaned_data["full_name"],
+            password=form.cleaned_data["new_password1"],
+        )
+    except members_services.InvitationInvalid as error:
+        return _signup_invalid(request, error.problem)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return no_store(render(request, "registration/signup.html", context, status=HTTPStatus.BAD_REQUEST))
+    login(request, accepted.user, backend="django.contrib.auth.backends.ModelBackend")
+    switch_team(request, accepted.team.pk)
+    messages.success(request, f"Welcome to {accepted.team.name}. Your account is ready.")
+    return redirect("home")
+
+
+def _signup_invalid(request: HttpRequest, problem: members_services.InvitationProblem) -> HttpResponse:
+    unknown = problem == members_services.InvitationProblem.UNKNOWN
+    status = HTTPStatus.NOT_FOUND if unknown else HTTPStatus.GONE
+    context = {"problem": problem.value, "lifetime_hours": _lifetime_hours()}
+    response = render(request, "registration/signup_invalid.html", context, status=status)
+    return no_store(response)

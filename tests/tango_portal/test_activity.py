@@ -1,0 +1,175 @@
+"""The team activity record is append-only at every level (model, queryset, admin, database)
+and hash-chained per team, like credential history."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from credentials.models import AppendOnlyError
+from tango_portal import activity
+from tango_portal.admin import TeamActivityAdmin
+from tango_portal.models import TeamActivity
+from tests.conftest import client_for
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TABLE = TeamActivity._meta.db_table
+Action = TeamActivity.Action
+
+
+@pytest.fixture
+def row(team, admin_user, member) -> TeamActivity:
+    return activity.record(
+        team=team,
+        actor=admin_user,
+        action=Action.PERMISSION_CHANGED,
+        subject=member,
+        from_value="none",
+        to_value="view",
+    )
+
+
+def test_record_snapshots_both_people_and_chains(team, admin_user, member, row):
+    assert (row.actor_name, row.actor_email) == ("Ada Admin", "admin@example.com")
+    assert (row.subject_name, row.subject_email) == ("Mel Member", "member@example.com")
+    assert row.prev_hash == ""
+    assert row.row_hash == activity.row_hash(row)
+    second = activity.record(team=team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
+    assert second.prev_hash == row.row_hash
+    assert activity.verify(team)
+
+
+def test_chains_are_per_team(team, other_team, admin_user, outsider, row):
+    other = activity.record(team=other_team, actor=outsider, action=Action.MEMBER_ADDED, subject=outsider)
+    assert other.prev_hash == ""
+    assert activity.verify(other_team)
+
+
+def test_tampering_is_detected(team, admin_user, member, row):
+    activity.record(team=team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
+    rows = list(TeamActivity.objects.filter(team=team).order_by("id"))
+    rows[0].to_value = "manage"
+    assert activity.first_broken(rows) == rows[0]
+    rows = list(TeamActivity.objects.filter(team=team).order_by("id"))
+    rows.pop(0)  # a deleted row breaks the link of the one after it
+    assert activity.first_broken(rows) == rows[0]
+
+
+def test_unknown_actions_are_refused(team, admin_user):
+    with pytest.raises(ValueError, match="Unknown team activity action"):
+        activity.record(team=team, actor=admin_user, action="promoted_to_ceo", subject=admin_user)
+    assert not TeamActivity.objects.exists()
+
+
+def test_saving_an_existing_row_raises(row):
+    row.to_value = "manage"
+    with pytest.raises(AppendOnlyError):
+        row.save()
+    assert TeamActivity.objects.get(pk=row.pk).to_value == "view"
+
+
+def test_deleting_a_row_raises(row):
+    with pytest.raises(AppendOnlyError):
+        row.delete()
+    assert TeamActivity.objects.filter(pk=row.pk).exists()
+
+
+def test_queryset_update_and_delete_raise(row):
+    with pytest.raises(AppendOnlyError):
+        TeamActivity.objects.filter(pk=row.pk).update(to_value="manage")
+    with pytest.raises(AppendOnlyError):
+        TeamActivity.objects.filter(pk=row.pk).delete()
+    with pytest.raises(AppendOnlyError):
+        TeamActivity.objects.all().delete()
+    assert TeamActivity.objects.get(pk=row.pk).to_value == "view"
+
+
+@pytest.mark.parametrize("sql", [f"UPDATE {TABLE} SET to_value = 'manage'", f"DELETE FROM {TABLE}"])
+def test_database_refuses_raw_update_and_delete(row, sql):
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+    assert TeamActivity.objects.get(pk=row.pk).to_value == "view"
+
+
+def test_database_refuses_emptying_the_table(row):
+    # PostgreSQL's TRUNCATE skips row triggers, so it has a statement trigger of its own.
+    sql = f"TRUNCATE {TABLE}" if connection.vendor == "postgresql" else f"DELETE FROM {TABLE} WHERE 1"
+    if connection.vendor == "postgresql":
+        # Settle this test transaction's deferred FK checks, which would block TRUNCATE anyway.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+    assert TeamActivity.objects.filter(pk=row.pk).exists()
+
+
+def test_raw_inserts_are_still_allowed(row, team):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TABLE} (team_id, occurred_at, action, actor_name, actor_email, subject_name, "
+            "subject_email, from_value, to_value, prev_hash, row_hash) "
+            "VALUES (%s, %s, 'member_added', '', '', '', '', '', '', '', 'x')",
+            [team.pk, row.occurred_at],
+        )
+    assert TeamActivity.objects.filter(team=team).count() == 2
+
+
+def test_admin_is_read_only(row):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client = client_for(staff)
+    base = "/admin/tango_portal/teamactivity/"
+    changelist = client.get(base)
+    assert changelist.status_code == HTTPStatus.OK
+    assert "member@example.com" in changelist.content.decode()
+    change = client.get(f"{base}{row.pk}/change/")
+    assert change.status_code == HTTPStatus.OK
+    assert 'name="_save"' not in change.content.decode()
+    assert client.post(f"{base}{row.pk}/change/", {"to_value": "manage"}).status_code == HTTPStatus.FORBIDDEN
+    assert client.post(f"{base}{row.pk}/delete/", {"post": "yes"}).status_code == HTTPStatus.FORBIDDEN
+    assert client.get(f"{base}add/").status_code == HTTPStatus.FORBIDDEN
+    assert TeamActivity.objects.get(pk=row.pk).to_value == "view"
+    admin = TeamActivityAdmin(TeamActivity, None)
+    assert not admin.has_add_permission(None)
+    assert not admin.has_change_permission(None, row)
+    assert not admin.has_delete_permission(None, row)
+
+
+def test_sign_up_link_admin_hides_the_digest(team, admin_user):
+    from tango_portal import members_services
+
+    added = members_services.member_add(actor=admin_user, team=team, email="n@example.com", full_name="N")
+    client = client_for(UserFactory(is_staff=True, is_superuser=True))
+    html = client.get(f"/admin/tango_portal/signupinvitation/{added.invitation.pk}/change/").content.decode()
+    assert added.invitation.token_digest not in html
+    assert 'name="_save"' not in html
+
+
+def test_deleting_a_user_keeps_their_activity_and_snapshots(row, member, admin_user):
+    member.delete()
+    admin_user.delete()
+    kept = TeamActivity.objects.get(pk=row.pk)
+    assert (kept.subject_name, kept.subject_email) == ("Mel Member", "member@example.com")
+    assert (kept.actor_name, kept.actor_email) == ("Ada Admin", "admin@example.com")
+
+
+def test_values_read_as_people_say_them(team, admin_user, member):
+    changed = activity.record(
+        team=team, actor=admin_user, action=Action.PERMISSION_CHANGED, subject=member, from_value="none"
+    )
+    assert activity.describe_value(changed, "none") == "Don't allow"
+    added = activity.record(
+        team=team, actor=admin_user, action=Action.MEMBER_ADDED, subject=member, to_value="member/view"
+    )
+    assert activity.describe_value(added, added.to_value) == "Member, Tango API keys: View"
