@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Model
+
+GENESIS = ""
+
+
+def canonical(fields: Mapping[str, Any], names: tuple[str, ...]) -> bytes:
+    """The bytes a row's hash covers: the named fields as canonical JSON, times in UTC."""
+    values: dict[str, Any] = {}
+    for name in names:
+        value = fields[name]
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        values[name] = value
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def hash_of(fields: Mapping[str, Any], names: tuple[str, ...]) -> str:
+    return hashlib.sha256(canonical(fields, names)).hexdigest()
+
+
+def hash_of_row(row: object, names: tuple[str, ...]) -> str:
+    return hash_of({name: getattr(row, name) for name in names}, names)
 
 
 @dataclass(frozen=True)
@@ -28,7 +52,6 @@ def verify_chain(
     model: type[Model],
     team_id: int,
     fields: tuple[str, ...],
-    hash_fields: Callable[[Mapping[str, Any]], str],
     record: str,
 ) -> ChainReport:
     """Walk one team's rows in insertion order; stop at the first row that does not fit.
@@ -55,7 +78,7 @@ def verify_chain(
                 row["id"],
                 "its previous-row hash does not match the row before it (a row was removed or reordered)",
             )
-        if hash_fields(row) != row["row_hash"]:
+        if hash_of(row, fields) != row["row_hash"]:
             return ChainReport(
                 record,
                 team_id,

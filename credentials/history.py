@@ -7,19 +7,14 @@ a secret (there is no parameter that could carry one).
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 
+from credentials import chain
 from credentials.models import CredentialHistory, CredentialType
 from tango_portal.models import Team, User
 
-GENESIS = ""
+GENESIS = chain.GENESIS
 
 # The fields a row's hash covers, in order. Changing this list breaks every chain.
 CHAINED_FIELDS = (
@@ -38,23 +33,8 @@ CHAINED_FIELDS = (
 )
 
 
-def canonical(fields: Mapping[str, Any]) -> bytes:
-    """The bytes a row's hash covers: its chained fields as canonical JSON."""
-    values: dict[str, Any] = {}
-    for name in CHAINED_FIELDS:
-        value = fields[name]
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        values[name] = value
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def hash_fields(fields: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical(fields)).hexdigest()
-
-
 def row_hash(row: CredentialHistory) -> str:
-    return hash_fields({name: getattr(row, name) for name in CHAINED_FIELDS})
+    return chain.hash_of_row(row, CHAINED_FIELDS)
 
 
 def chain_head(team: Team) -> str:

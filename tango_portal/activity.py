@@ -7,19 +7,16 @@ does for credential history.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from credentials import chain
 from tango_portal.models import Membership, Team, TeamActivity, User
 
 Action = TeamActivity.Action
-GENESIS = ""
+GENESIS = chain.GENESIS
 
 # The fields a row's hash covers, in order. Changing this list breaks every chain.
 CHAINED_FIELDS = (
@@ -38,18 +35,8 @@ CHAINED_FIELDS = (
 )
 
 
-def canonical(row: TeamActivity) -> bytes:
-    values: dict[str, Any] = {}
-    for name in CHAINED_FIELDS:
-        value = getattr(row, name)
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        values[name] = value
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def row_hash(row: TeamActivity) -> str:
-    return hashlib.sha256(canonical(row)).hexdigest()
+    return chain.hash_of_row(row, CHAINED_FIELDS)
 
 
 def record(
@@ -93,19 +80,12 @@ def record(
         return row
 
 
-def first_broken(rows: Iterable[TeamActivity]) -> TeamActivity | None:
-    """The first row, oldest first, whose hash or link to its predecessor does not hold."""
-    previous = GENESIS
-    for row in rows:
-        if row.prev_hash != previous or row.row_hash != row_hash(row):
-            return row
-        previous = row.row_hash
-    return None
-
-
 def verify(team: Team) -> bool:
     """Whether the team's activity record is an unbroken chain."""
-    return first_broken(TeamActivity.objects.filter(team=team).order_by("id").iterator()) is None
+    report = chain.verify_chain(
+        model=TeamActivity, team_id=team.pk, fields=CHAINED_FIELDS, record="team activity"
+    )
+    return report.ok
 
 
 # --- How stored values read ----------------------------------------------------

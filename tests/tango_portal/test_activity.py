@@ -49,14 +49,27 @@ def test_chains_are_per_team(team, other_team, admin_user, outsider, row):
     assert activity.verify(other_team)
 
 
-def test_tampering_is_detected(team, admin_user, member, row):
+def test_tampering_behind_the_triggers_is_detected(team, admin_user, member, row):
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    from credentials import db_triggers
+
+    second = activity.record(team=team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
     activity.record(team=team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
-    rows = list(TeamActivity.objects.filter(team=team).order_by("id"))
-    rows[0].to_value = "manage"
-    assert activity.first_broken(rows) == rows[0]
-    rows = list(TeamActivity.objects.filter(team=team).order_by("id"))
-    rows.pop(0)  # a deleted row breaks the link of the one after it
-    assert activity.first_broken(rows) == rows[0]
+    assert activity.verify(team)
+    table = TeamActivity._meta.db_table
+    db_triggers.run(connection, db_triggers.drop_sql(connection.vendor, table))
+    try:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"UPDATE {table} SET to_value = %s WHERE id = %s", ["admin/manage", second.pk])
+    finally:
+        db_triggers.run(connection, db_triggers.install_sql(connection.vendor, table))
+    assert not activity.verify(team)
+    with pytest.raises(CommandError, match=f"team activity row id {second.pk}"):
+        call_command("verify_history", "--team", team.slug)
 
 
 def test_unknown_actions_are_refused(team, admin_user):

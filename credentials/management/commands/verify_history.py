@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from credentials import history
 from credentials.chain import ChainReport, verify_chain
 from credentials.models import CredentialHistory
-from tango_portal.models import Team
+from tango_portal import activity
+from tango_portal.models import Team, TeamActivity
 
 
 def chains(team: Team) -> list[ChainReport]:
@@ -18,9 +19,14 @@ def chains(team: Team) -> list[ChainReport]:
             model=CredentialHistory,
             team_id=team.pk,
             fields=history.CHAINED_FIELDS,
-            hash_fields=history.hash_fields,
             record="credential history",
-        )
+        ),
+        verify_chain(
+            model=TeamActivity,
+            team_id=team.pk,
+            fields=activity.CHAINED_FIELDS,
+            record="team activity",
+        ),
     ]
     return reports
 
