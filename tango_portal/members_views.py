@@ -28,6 +28,7 @@ from tango_portal import members_selectors, members_services
 from tango_portal.members_forms import MemberAddForm, MemberChangeForm, SignupForm
 from tango_portal.members_tables import MemberTable, TeamActivityTable
 from tango_portal.models import Membership, SignupInvitation, User
+from tango_portal.sudo import sudo_required
 from tango_portal.teams import current_membership, switch_team
 
 ACTIVITY_PER_PAGE = 25
@@ -126,6 +127,7 @@ def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @members_admin
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Add a person by email and name. For someone new, the response shows their one-time
     sign-up link; it is never stored, so the response must not be cached either.
@@ -198,6 +200,7 @@ def member_signup_link(request: HttpRequest, membership: Membership, pk: int) ->
 
 @members_admin
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def member_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """Edit, confirm, change: a POST without `confirm` shows what will change; with it, changes."""
     member = members_selectors.membership_get(team=membership.team, pk=pk)
@@ -242,6 +245,7 @@ def member_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
 
 @members_admin
 @require_http_methods(["GET", "POST"])
+@sudo_required
 def member_remove(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """Confirm, then remove. The confirmation lists what the member created, to rotate."""
     team = membership.team

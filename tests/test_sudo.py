@@ -109,3 +109,19 @@ def test_sudo_prompt_refuses_offsite_next(manager_client):
         "/accounts/sudo/", {"next": "https://evil.example/", "sudo_password": PASSWORD}
     )
     assert response["Location"] == "/team/api-credentials/"
+
+
+def test_changing_a_permission_needs_a_recent_sign_in(admin_user, member, team):
+    from tango_portal.models import Membership
+    from tests.conftest import client_for
+
+    client = client_for(admin_user)
+    target = Membership.objects.get(user=member, team=team)
+    _age_session(client, 20)
+    data = {"role": "member", "api_keys_permission": "view", "confirmed": "1"}
+    prompt = client.post(f"/team/users/{target.pk}/", data)
+    assert "Confirm your password" in prompt.content.decode()
+    target.refresh_from_db()
+    assert target.api_keys_permission == "none"
+    assert client.get(f"/team/users/{target.pk}/").status_code == HTTPStatus.FOUND
+    assert client.get(f"/team/users/{target.pk}/remove/").status_code == HTTPStatus.FOUND
