@@ -8,7 +8,7 @@ digest: the caller puts the plaintext in the one response that shows it and nowh
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -393,3 +393,122 @@ def api_key_deactivate(*, actor: User, team: Team, key: ApiKey, ip_address: str 
             ip_address=ip_address,
         )
         return locked
+
+
+# --- Access tokens (the token endpoint, credentials/oauth) --------------------------
+
+
+class TokenRefused(CredentialError):
+    """The credentials stopped being usable while the token was being issued."""
+
+
+class TokenRenewalTooEarly(CredentialError):
+    """The previous token for this client, account and audience still has long to live."""
+
+    def __init__(self, retry_at: datetime) -> None:
+        self.retry_at = retry_at
+        super().__init__(
+            "A token was already issued for this client, service account and audience; "
+            f"a new one can be requested from {retry_at.astimezone(UTC).isoformat(timespec='seconds')}."
+        )
+
+
+def access_token_renewal_opens_at(
+    *, client: OAuthClient, service_account: ServiceAccount | None, audience: str, now: datetime
+) -> datetime | None:
+    """When a new token may be issued, if not yet: None means now.
+
+    Only the latest unrevoked, unexpired token counts: a new one is allowed in the
+    last TOKEN_RENEWAL_WINDOW of its life (one 24-hour token per 20 hours).
+    """
+    latest = (
+        AccessToken.objects.filter(
+            client=client,
+            service_account=service_account,
+            audience=audience,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+        )
+        .order_by("-expires_at")
+        .values_list("expires_at", flat=True)
+        .first()
+    )
+    if latest is None:
+        return None
+    opens_at = latest - settings.TOKEN_RENEWAL_WINDOW
+    return opens_at if now < opens_at else None
+
+
+def access_token_issue(
+    *,
+    token: str,
+    client: OAuthClient,
+    service_account: ServiceAccount | None,
+    audience: str,
+    scope: str,
+    expires_in: int,
+) -> AccessToken:
+    """Store a bearer token the token endpoint just generated; only its SHA-256 digest is kept.
+
+    The plaintext `token` goes back to the caller in the one token response and nowhere
+    else. Inside one transaction, the client's "last used" and the service account's
+    "last token issued" are set by UPDATEs that match only a live client and a live
+    account of the same team: each takes its row's lock, the same lock a deletion or
+    deactivation takes before revoking tokens, and re-checks liveness after waiting for
+    it. Whichever commits first wins, so a token never outlives the credential that
+    minted it. The once-a-day rule is checked under the same locks, so concurrent
+    requests yield one token. `service_account` is None for the legacy
+    client-credentials grant.
+
+    Raises TokenRefused or TokenRenewalTooEarly (and changes nothing); records no
+    history (tokens are not credentials a portal user manages).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        if not OAuthClient.objects.active().filter(pk=client.pk).update(last_used_at=now):
+            raise TokenRefused("These client credentials can no longer issue tokens.")
+        if service_account is not None and not ServiceAccount.objects.active().filter(
+            pk=service_account.pk, team_id=client.team_id
+        ).update(last_token_at=now):
+            raise TokenRefused("This service account can no longer issue tokens.")
+        retry_at = access_token_renewal_opens_at(
+            client=client, service_account=service_account, audience=audience, now=now
+        )
+        if retry_at is not None:
+            raise TokenRenewalTooEarly(retry_at)
+        return AccessToken.objects.create(
+            token_digest=credential_secrets.digest(token),
+            client=client,
+            service_account=service_account,
+            audience=audience,
+            scope=scope,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=expires_in),
+        )
+
+
+def access_token_revoke(*, client: OAuthClient, token: str) -> bool:
+    """Revoke a token (RFC 7009) if it was issued through `client`; True if it was unrevoked.
+
+    A token of another client is left alone, without saying so.
+    """
+    return bool(
+        AccessToken.objects.filter(
+            token_digest=credential_secrets.digest(token), client=client, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+    )
+
+
+API_KEY_LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def api_key_mark_used(*, key: ApiKey) -> None:
+    """Record that a legacy API key authenticated a call.
+
+    Written at most once a minute per key, so a busy integration does not turn every
+    API call into a write; "last used" is shown to the minute.
+    """
+    now = timezone.now()
+    if key.last_used_at is not None and now - key.last_used_at < API_KEY_LAST_USED_PRECISION:
+        return
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

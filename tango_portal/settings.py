@@ -255,5 +255,7 @@ LOGGING = {
     "loggers": {
         "tango_portal.security": {"handlers": ["console"], "level": "INFO", "propagate": True},
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": True},
+        # oauthlib logs issued tokens (plaintext) at DEBUG: never let that level through.
+        "oauthlib": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

@@ -1,4 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from credentials.oauth import views
 
 app_name = "api"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("whoami", views.whoami, name="whoami"),
+]

@@ -1,0 +1,55 @@
+"""Token-endpoint errors beyond RFC 6749's, in oauthlib's shape (JSON body, status)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+
+from credentials import secrets as credential_secrets
+
+
+class RetryLaterError(OAuth2Error):
+    """429 with Retry-After: the request may succeed later, unchanged."""
+
+    status_code = 429
+
+    def __init__(self, *, retry_after: int, **kwargs: Any) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(**kwargs)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class TooManyRequestsError(RetryLaterError):
+    """The once-a-day rule: the previous token still has long to live."""
+
+    error = "too_many_requests"
+
+
+class TooManyAttemptsError(RetryLaterError):
+    """Brute-force throttling: too many failed authentications from this address."""
+
+    error = "too_many_attempts"
+    description = "Too many failed attempts from this address; try again later."
+
+
+class UnsupportedMediaError(InvalidRequestError):
+    description = "The request body must be application/x-www-form-urlencoded."
+
+
+def wrong_environment_description(value: str, what: str) -> str | None:
+    """A clear refusal for a secret of the other environment, or None if it is ours.
+
+    The wording never echoes the secret itself.
+    """
+    environment = credential_secrets.other_environment(value)
+    if environment is None:
+        return None
+    here = "production" if environment == "sandbox" else "sandbox"
+    return (
+        f"This {what} is a {environment} credential; it cannot be used in {here}. "
+        f"Use credentials created in the {here} portal."
+    )

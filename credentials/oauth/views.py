@@ -1,0 +1,268 @@
+"""HTTP glue for the OAuth endpoints and the protected API.
+
+Each view hands the raw request to an oauthlib endpoint (credentials.oauth.server)
+and turns oauthlib's (headers, body, status) into a response. What oauthlib does
+not know about lives here: brute-force throttling, the legacy-grant deprecation
+headers, and the authentication challenges this service sends.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+
+from credentials import selectors, services
+from credentials.models import ApiKey
+from credentials.oauth import throttle
+from credentials.oauth.errors import TooManyAttemptsError, wrong_environment_description
+from credentials.oauth.server import endpoints
+from credentials.oauth.validator import CLIENT_CREDENTIALS_GRANT, basic_credentials
+from credentials.selectors import LiveToken
+from credentials.views.common import client_ip
+
+REALM = "Tango API"
+# Failures that mean someone presented a wrong secret: these feed the throttle.
+CREDENTIAL_FAILURES = {"invalid_client", "invalid_grant"}
+Triple = tuple[dict[str, str], str, int]
+
+
+def _form(body: str) -> dict[str, list[str]]:
+    try:
+        return parse_qs(body, keep_blank_values=True)
+    except ValueError:
+        return {}
+
+
+def _first(form: dict[str, list[str]], name: str) -> str | None:
+    values = form.get(name)
+    return values[0] if values else None
+
+
+def _presented(request: HttpRequest, body: str) -> tuple[throttle.Presented, dict[str, list[str]]]:
+    form = _form(body)
+    try:
+        basic = basic_credentials(request.headers.get("Authorization"))
+    except ValueError:
+        basic = None
+    client_id = basic[0] if basic else _first(form, "client_id")
+    username = _first(form, "username")
+    return throttle.Presented(address=client_ip(request), client_id=client_id, username=username), form
+
+
+def _error_triple(error: OAuth2Error) -> Triple:
+    return {"Content-Type": "application/json", **error.headers}, error.json, error.status_code
+
+
+def _call(endpoint_method: Any, request: HttpRequest, body: str) -> Triple:
+    try:
+        headers, response_body, status = endpoint_method(
+            request.build_absolute_uri(), http_method=request.method, body=body, headers=dict(request.headers)
+        )
+    except OAuth2Error as error:
+        # Raised outside the grant's own error handling: our endpoint-level checks,
+        # and refusals at save time (once a day, a credential deleted meanwhile).
+        return _error_triple(error)
+    return headers, response_body, status
+
+
+def _respond(triple: Triple) -> HttpResponse:
+    headers, body, status = triple
+    response = HttpResponse(body, status=status, content_type=headers.get("Content-Type", "application/json"))
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            continue
+        response[name] = value
+    # Every answer of these endpoints is about secrets: nothing may cache it.
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    if status == HTTPStatus.UNAUTHORIZED:
+        # oauthlib answers with a Bearer challenge; these endpoints authenticate clients
+        # by HTTP Basic (or the body), so challenge for that (RFC 6749 5.2).
+        response["WWW-Authenticate"] = f'Basic realm="{REALM}"'
+    return response
+
+
+def _body_text(request: HttpRequest) -> str | None:
+    try:
+        return request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _error_code(triple: Triple) -> str | None:
+    try:
+        data = json.loads(triple[1]) if triple[1] else {}
+    except ValueError:
+        return None
+    return data.get("error") if isinstance(data, dict) else None
+
+
+def _throttled_call(request: HttpRequest, endpoint_method: Any) -> tuple[Triple, dict[str, list[str]]]:
+    body = _body_text(request)
+    if body is None:
+        return _error_triple(InvalidRequestError(description="The request body must be UTF-8.")), {}
+    presented, form = _presented(request, body)
+    wait = throttle.retry_after(presented)
+    if wait is not None:
+        return _error_triple(TooManyAttemptsError(retry_after=wait)), form
+    triple = _call(endpoint_method, request, body)
+    if _error_code(triple) in CREDENTIAL_FAILURES:
+        throttle.record_failure(presented)
+    return triple, form
+
+
+@csrf_exempt
+@require_POST
+def token(request: HttpRequest) -> HttpResponse:
+    """POST /oauth/token: a bearer token for client credentials and a service account."""
+    triple, form = _throttled_call(request, endpoints().token.create_token_response)
+    response = _respond(triple)
+    if triple[2] == HTTPStatus.OK and form.get("grant_type") == [CLIENT_CREDENTIALS_GRANT]:
+        cutoff = services.legacy_cutoff()
+        response["Deprecation"] = f"@{int(cutoff.timestamp())}"
+        response["Warning"] = (
+            '299 - "The client_credentials grant is deprecated: create a service account and use '
+            f'grant_type=password (migration deadline {settings.OAUTH_MIGRATION_DEADLINE})."'
+        )
+    return response
+
+
+@csrf_exempt
+@require_POST
+def revoke(request: HttpRequest) -> HttpResponse:
+    """POST /oauth/revoke (RFC 7009): a client revokes one of its own tokens."""
+    triple, _form_data = _throttled_call(request, endpoints().revocation.create_revocation_response)
+    return _respond(triple)
+
+
+@csrf_exempt
+@require_POST
+def introspect(request: HttpRequest) -> HttpResponse:
+    """POST /oauth/introspect (RFC 7662): is this token of mine active, and what is it."""
+    triple, _form_data = _throttled_call(request, endpoints().introspection.create_introspect_response)
+    return _respond(triple)
+
+
+# --- The protected API -------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _unauthorized(scheme: str, error: str | None = None, description: str | None = None) -> JsonResponse:
+    """401 with a challenge for `scheme`; error details only if credentials were presented."""
+    body: dict[str, str] = {}
+    params = []
+    if error:
+        body["error"] = error
+        params.append(f'error="{error}"')
+        if description:
+            body["error_description"] = description
+            params.append(f'error_description="{description}"')
+    if scheme == "Basic" or not error:
+        params.insert(0, f'realm="{REALM}"')
+    response = JsonResponse(body, status=HTTPStatus.UNAUTHORIZED)
+    response["WWW-Authenticate"] = f"{scheme} {', '.join(params)}"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _bearer_unauthorized(description: str | None = None) -> JsonResponse:
+    return _unauthorized(
+        "Bearer",
+        "invalid_token",
+        description or "The access token is unknown, expired or revoked.",
+    )
+
+
+def _token_identity(live: LiveToken) -> dict[str, Any]:
+    return {
+        "team": live.team_name,
+        "team_slug": live.team_slug,
+        "environment": settings.PORTAL_ENVIRONMENT,
+        "authentication": "bearer",
+        "client_id": live.client_id,
+        "service_account": live.service_account,
+        "scope": live.scope,
+        "audience": live.audience,
+        "expires_at": _iso(live.expires_at),
+    }
+
+
+def _api_key_identity(key: ApiKey) -> dict[str, Any]:
+    return {
+        "team": key.team.name,
+        "team_slug": key.team.slug,
+        "environment": settings.PORTAL_ENVIRONMENT,
+        "authentication": "api_key",
+        "api_key": key.masked,
+        "platform_name": key.platform_name,
+        "client_id": None,
+        "service_account": None,
+        "scope": " ".join(settings.TOKEN_SCOPES),
+        "expires_at": None,
+    }
+
+
+def _api_key_unauthorized(description: str) -> JsonResponse:
+    return _unauthorized("Basic", "invalid_api_key", description)
+
+
+def _authenticate_api_key(authorization: str) -> ApiKey | JsonResponse:
+    """A legacy API key by HTTP Basic: the team slug as username, the key as password."""
+    try:
+        basic = basic_credentials(authorization)
+    except ValueError:
+        basic = None
+    if basic is None:
+        return _api_key_unauthorized("Malformed Basic credentials.")
+    team_slug, value = basic
+    description = wrong_environment_description(value, "API key")
+    if description:
+        return _api_key_unauthorized(description)
+    key = selectors.api_key_by_value(key=value)
+    if key is None or key.team.slug != team_slug:
+        return _api_key_unauthorized("Unknown team or API key.")
+    if not key.is_active:
+        return _api_key_unauthorized("This API key was deactivated and can no longer be used.")
+    services.api_key_mark_used(key=key)
+    return key
+
+
+@require_GET
+def whoami(request: HttpRequest) -> HttpResponse:
+    """GET /api/v2/whoami: who the bearer token (or legacy API key) in this request is."""
+    authorization = request.headers.get("Authorization", "")
+    scheme = authorization.split(" ", 1)[0].lower()
+    if scheme == "basic":
+        outcome = _authenticate_api_key(authorization)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        identity = _api_key_identity(outcome)
+    elif scheme == "bearer":
+        valid, oauth_request = endpoints().resource.verify_request(
+            # Only the Authorization header carries the token (never the URL, which logs keep).
+            request.path,
+            http_method="GET",
+            headers={"Authorization": authorization},
+            scopes=list(settings.TOKEN_SCOPES),
+        )
+        if not valid:
+            return _bearer_unauthorized(getattr(oauth_request, "invalid_token_description", None))
+        identity = _token_identity(oauth_request.live_token)
+    else:
+        # No credentials (or a scheme we do not speak): a bare challenge (RFC 6750 3.1).
+        return _unauthorized("Bearer")
+    response = JsonResponse(identity)
+    response["Cache-Control"] = "no-store"
+    return response

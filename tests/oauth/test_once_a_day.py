@@ -1,0 +1,128 @@
+"""At most one token a day per client, service account and audience (frozen clock)."""
+
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from credentials import services
+from credentials.models import AccessToken
+from tests.oauth.conftest import FIVE_MINUTE_AUDIENCE, make_credentials, request_token
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A settable clock: every `timezone.now()` in the portal reads it."""
+
+    class Clock:
+        now = T0
+
+        def set(self, value: datetime) -> None:
+            self.now = value
+
+    frozen = Clock()
+    monkeypatch.setattr(timezone, "now", lambda: frozen.now)
+    return frozen
+
+
+def token_at(clock, creds, when: datetime, **overrides):
+    clock.set(when)
+    return request_token(Client(), creds.form(**overrides))
+
+
+def test_second_request_within_twenty_hours_gets_429_naming_the_time(clock, creds):
+    first = token_at(clock, creds, T0)
+    assert first.status_code == HTTPStatus.OK
+
+    second = token_at(clock, creds, T0 + timedelta(hours=1))
+
+    assert second.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert second.json()["error"] == "too_many_requests"
+    assert int(second["Retry-After"]) == 19 * 3600
+    assert "2026-03-03T05:00:00+00:00" in second.json()["error_description"]
+    assert second["Cache-Control"] == "no-store"
+    assert AccessToken.objects.count() == 1
+
+
+def test_renewal_opens_in_the_last_four_hours(clock, creds):
+    assert token_at(clock, creds, T0).status_code == HTTPStatus.OK
+
+    just_before = token_at(clock, creds, T0 + timedelta(hours=20) - timedelta(seconds=1))
+    assert just_before.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert int(just_before["Retry-After"]) in (1, 2)
+
+    opened = token_at(clock, creds, T0 + timedelta(hours=20))
+    assert opened.status_code == HTTPStatus.OK
+    assert AccessToken.objects.count() == 2
+
+
+def test_after_expiry_a_new_token_is_issued(clock, creds):
+    assert token_at(clock, creds, T0).status_code == HTTPStatus.OK
+
+    assert token_at(clock, creds, T0 + timedelta(hours=25)).status_code == HTTPStatus.OK
+
+
+def test_the_rule_is_per_audience_and_per_service_account(clock, creds, manager, team):
+    assert token_at(clock, creds, T0).status_code == HTTPStatus.OK
+    later = T0 + timedelta(minutes=5)
+
+    assert token_at(clock, creds, later, audience=FIVE_MINUTE_AUDIENCE).status_code == HTTPStatus.OK
+    account, password = services.service_account_create(actor=manager, team=team)
+    other_account = token_at(clock, creds, later, username=account.username, password=password)
+    assert other_account.status_code == HTTPStatus.OK
+
+
+def test_five_minute_tokens_can_be_renewed_every_time(clock, creds):
+    assert token_at(clock, creds, T0, audience=FIVE_MINUTE_AUDIENCE).status_code == HTTPStatus.OK
+
+    again = token_at(clock, creds, T0 + timedelta(seconds=10), audience=FIVE_MINUTE_AUDIENCE)
+
+    assert again.status_code == HTTPStatus.OK
+
+
+def test_a_revoked_token_does_not_block_a_new_one(clock, creds):
+    token = token_at(clock, creds, T0).json()["access_token"]
+    services.access_token_revoke(client=creds.client, token=token)
+
+    assert token_at(clock, creds, T0 + timedelta(minutes=1)).status_code == HTTPStatus.OK
+
+
+def test_both_durations_are_settings(clock, creds, settings):
+    settings.TOKEN_RENEWAL_WINDOW = timedelta(hours=12)
+    settings.TOKEN_AUDIENCES = {**settings.TOKEN_AUDIENCES, "https://api.tangocard.com/": 48 * 3600}
+    first = token_at(clock, creds, T0)
+    assert first.json()["expires_in"] == 48 * 3600
+
+    refused = token_at(clock, creds, T0 + timedelta(hours=35))
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert int(refused["Retry-After"]) == 3600
+
+    assert token_at(clock, creds, T0 + timedelta(hours=36)).status_code == HTTPStatus.OK
+
+
+def test_legacy_client_credentials_tokens_follow_the_rule_too(clock, manager, team):
+    legacy = make_credentials(manager, team, legacy=True)
+    data = {
+        "grant_type": "client_credentials",
+        "client_id": legacy.client_id,
+        "client_secret": legacy.client_secret,
+    }
+    clock.set(T0)
+    assert request_token(Client(), data).status_code == HTTPStatus.OK
+
+    clock.set(T0 + timedelta(hours=2))
+    assert request_token(Client(), data).status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_once_a_day_refusals_do_not_count_as_failures(clock, creds, settings):
+    settings.TOKEN_FAILURE_LIMIT = 2
+    assert token_at(clock, creds, T0).status_code == HTTPStatus.OK
+    for minutes in range(1, 5):
+        response = token_at(clock, creds, T0 + timedelta(minutes=minutes))
+        assert response.json()["error"] == "too_many_requests"

@@ -1,0 +1,257 @@
+"""Brute-force throttling of the token endpoint: per client ID, username and address."""
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from credentials.models import AccessToken
+from credentials.oauth import throttle
+from tests.oauth.conftest import form_post, request_token
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+LIMIT = 3
+
+
+@pytest.fixture(autouse=True)
+def _small_limit(settings):
+    settings.TOKEN_FAILURE_LIMIT = LIMIT
+
+
+def from_address(address: str) -> dict[str, str]:
+    return {"REMOTE_ADDR": address}
+
+
+def fail(creds, address: str, **overrides):
+    response = request_token(
+        Client(), creds.form(password="tng_sbx_sap_wrong", **overrides), **from_address(address)
+    )
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    return response
+
+
+def test_repeated_failures_lock_that_client_and_address_out(creds):
+    for _ in range(LIMIT):
+        fail(creds, "203.0.113.7")
+
+    # Even the right password is not checked any more from there.
+    response = request_token(Client(), creds.form(), **from_address("203.0.113.7"))
+
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert response.json()["error"] == "too_many_attempts"
+    assert 0 < int(response["Retry-After"]) <= 15 * 60
+    assert response["Cache-Control"] == "no-store"
+    assert not AccessToken.objects.exists()
+
+
+def test_a_legitimate_client_elsewhere_is_not_locked_out(creds):
+    for _ in range(LIMIT + 2):
+        request_token(Client(), creds.form(password="tng_sbx_sap_wrong"), **from_address("203.0.113.7"))
+
+    response = request_token(Client(), creds.form(), **from_address("198.51.100.20"))
+
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_failed_client_authentication_counts_per_client_id(creds):
+    for _ in range(LIMIT):
+        response = request_token(
+            Client(), creds.form(client_secret="tng_sbx_cs_wrong"), **from_address("203.0.113.7")
+        )
+        assert response.status_code == HTTPStatus.UNAUTHORIZED
+
+    locked = request_token(Client(), creds.form(), **from_address("203.0.113.7"))
+    assert locked.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_failures_count_per_username(creds, manager, team):
+    from credentials import services
+
+    # Guesses at one username through different (unknown) client IDs still add up.
+    for n in range(LIMIT):
+        request_token(
+            Client(),
+            creds.form(client_id=f"tng_sbx_ci_{n:024d}", client_secret="tng_sbx_cs_x"),
+            **from_address("203.0.113.7"),
+        )
+
+    same_username = request_token(Client(), creds.form(), **from_address("203.0.113.7"))
+    assert same_username.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+    account, password = services.service_account_create(actor=manager, team=team)
+    other_username = request_token(
+        Client(), creds.form(username=account.username, password=password), **from_address("203.0.113.7")
+    )
+    assert other_username.status_code == HTTPStatus.OK
+
+
+def test_one_address_guessing_many_clients_is_throttled(creds):
+    for n in range(LIMIT * throttle.ADDRESS_LIMIT_FACTOR):
+        request_token(
+            Client(),
+            {
+                "grant_type": "password",
+                "client_id": f"tng_sbx_ci_{n:024d}",
+                "client_secret": "x",
+                "username": f"user-{n}",
+                "password": "x",
+            },
+            **from_address("203.0.113.7"),
+        )
+
+    response = request_token(Client(), creds.form(), **from_address("203.0.113.7"))
+
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_the_lock_ends_with_the_window(creds, monkeypatch):
+    now = datetime(2026, 3, 2, 9, 0, 1, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    for _ in range(LIMIT):
+        fail(creds, "203.0.113.7")
+    assert request_token(Client(), creds.form(), **from_address("203.0.113.7")).status_code == 429
+
+    now = now + timedelta(minutes=15)
+
+    assert request_token(Client(), creds.form(), **from_address("203.0.113.7")).status_code == HTTPStatus.OK
+
+
+def test_malformed_requests_do_not_count(creds):
+    for _ in range(LIMIT + 1):
+        response = request_token(Client(), creds.form(audience="nope"), **from_address("203.0.113.7"))
+        assert response.json()["error"] == "invalid_request"
+
+    assert request_token(Client(), creds.form(), **from_address("203.0.113.7")).status_code == HTTPStatus.OK
+
+
+def test_revocation_endpoint_is_throttled_too(creds):
+    for _ in range(LIMIT):
+        response = form_post(
+            Client(),
+            "/oauth/revoke",
+            {"token": "x", "client_id": creds.client_id, "client_secret": "tng_sbx_cs_wrong"},
+            **from_address("203.0.113.7"),
+        )
+        assert response.status_code == HTTPStatus.UNAUTHORIZED
+
+    response = form_post(
+        Client(),
+        "/oauth/revoke",
+        {"token": "x", "client_id": creds.client_id, "client_secret": creds.client_secret},
+        **from_address("203.0.113.7"),
+    )
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+# --- Several app-server processes share the counters (Redis) -----------------------
+
+
+def _database_url_for_servers(tmp_path: Path) -> str:
+    """A database both server processes (and this test) can reach."""
+    settings_dict = connection.settings_dict
+    if connection.vendor == "postgresql":
+        user = quote(settings_dict.get("USER") or "postgres")
+        password = f":{quote(settings_dict['PASSWORD'])}" if settings_dict.get("PASSWORD") else ""
+        host = settings_dict.get("HOST") or "127.0.0.1"
+        port = settings_dict.get("PORT") or 5432
+        return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+    # The SQLite test database lives in this process's memory: give the servers a file.
+    url = f"sqlite:///{tmp_path / 'servers.sqlite3'}"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": url},
+        check=True,
+        timeout=120,
+    )
+    return url
+
+
+@pytest.fixture
+def two_app_servers(transactional_db, tmp_path):
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        pytest.skip(
+            "Sharing counters across processes needs Redis: set REDIS_URL "
+            "(CI sets it for the PostgreSQL run)."
+        )
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "1",
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": _database_url_for_servers(tmp_path),
+        "TOKEN_FAILURE_LIMIT": str(LIMIT),
+    }
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.oauth.wsgi_server"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        ports = [int(process.stdout.readline()) for process in processes]
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+            process.stdout.close()
+
+
+def post_token(port: int, data: dict[str, str], source: str = "127.0.0.1") -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    try:
+        conn.request(
+            "POST",
+            "/oauth/token",
+            body=urlencode(data),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failure_counters_are_shared_by_app_server_processes(two_app_servers):
+    first, second = two_app_servers
+    attempt = {
+        "grant_type": "password",
+        "client_id": "tng_sbx_ci_0123456789abcdef01234567",
+        "client_secret": "tng_sbx_cs_guess",
+        "username": "someone",
+        "password": "guess",
+    }
+
+    # Failures alternate between the two processes; each sees the other's.
+    statuses = [post_token((first, second)[n % 2], attempt)[0] for n in range(LIMIT)]
+    assert statuses == [HTTPStatus.UNAUTHORIZED] * LIMIT
+
+    for port in (first, second):
+        status, body = post_token(port, attempt)
+        assert status == HTTPStatus.TOO_MANY_REQUESTS
+        assert body["error"] == "too_many_attempts"
+
+    # Another address is not locked out by them, on either process.
+    for port in (first, second):
+        status, body = post_token(port, attempt, source="127.0.0.2")
+        assert status == HTTPStatus.UNAUTHORIZED
+        assert body["error"] == "invalid_client"
