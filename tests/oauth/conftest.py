@@ -10,9 +10,6 @@ import pytest
 from credentials import services
 from credentials.models import OAuthClient, ServiceAccount
 
-# Playwright fixtures for this package's browser tests (the same Chromium set-up).
-from tests.browser.conftest import browser, page, page_without_js  # noqa: F401
-
 TOKEN_URL = "/oauth/token"
 AUDIENCE = "https://api.tangocard.com/"
 FIVE_MINUTE_AUDIENCE = "https://api.bhn.com/fiveminute"
