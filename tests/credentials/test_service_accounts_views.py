@@ -778,3 +778,12 @@ def test_another_teams_account_is_404_for_every_url(outsider_client, manager, te
     assert account.display_name == "Keep"
     assert not account.is_deleted
     assert actions(team) == [Action.CREATED]
+
+
+def test_detail_explains_that_a_lost_token_means_a_new_service_account(manager_client, team, manager):
+    from credentials import services
+
+    account, _ = services.service_account_create(actor=manager, team=team)
+    body = manager_client.get(f"{LIST}{account.pk}/").content.decode()
+    assert "Lost the password or a token?" in body
+    assert "Create a new service account" in body
