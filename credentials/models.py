@@ -262,3 +262,26 @@ class CredentialHistory(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Credential history is append-only.")
+
+
+# --- Credential history: each user's choice of visible columns ------------------
+
+
+class HistoryColumnPreference(models.Model):
+    """The Credential history columns a user has chosen to hide (table and exports).
+
+    One row per user, whatever the team: the choice is about how they like to read
+    the table. Column names are the history table's; unknown names are ignored on read.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="history_column_preference"
+    )
+    hidden_columns = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "credential history column preference"
+
+    def __str__(self) -> str:
+        return f"History columns of {self.user}"
