@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -18,6 +19,17 @@ from django.http import HttpRequest
 logger = logging.getLogger("tango_portal.security")
 
 _SECRET_WORDS = ("password", "secret", "token", "authorization", "api_key", "apikey", "key")
+
+
+# Anything shaped like one of the portal's secrets, wherever a caller put it (a secret
+# pasted into the client ID field, say).
+_SECRET_VALUE = re.compile(r"tng_[a-z]+_(?:sap|cs|ak|at|su)_\S*")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SECRET_VALUE.sub("[redacted]", value)
+    return value
 
 
 def _is_secret_key(key: str) -> bool:
@@ -32,12 +44,12 @@ def event(
     record: dict[str, Any] = {"event": name}
     if request is not None:
         record["ip"] = request.META.get("REMOTE_ADDR")
-        record["path"] = request.path
+        record["path"] = _clean(request.path)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             record["user_id"] = user.pk
     for key, value in fields.items():
-        record[key] = "[redacted]" if _is_secret_key(key) else value
+        record[key] = "[redacted]" if _is_secret_key(key) else _clean(value)
     logger.log(level, json.dumps(record, default=str, sort_keys=True))
 
 

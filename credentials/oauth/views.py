@@ -28,6 +28,7 @@ from credentials.oauth.server import endpoints
 from credentials.oauth.validator import CLIENT_CREDENTIALS_GRANT, basic_credentials
 from credentials.selectors import LiveToken
 from credentials.views.common import client_ip
+from tango_portal import security_log
 
 REALM = "Tango API"
 # Failures that mean someone presented a wrong secret: these feed the throttle.
@@ -113,9 +114,25 @@ def _throttled_call(request: HttpRequest, endpoint_method: Any) -> tuple[Triple,
     presented, form = _presented(request, body)
     wait = throttle.retry_after(presented)
     if wait is not None:
+        security_log.event(
+            "token_throttled",
+            request=request,
+            client_id=presented.client_id,
+            username=presented.username,
+            retry_after=wait,
+        )
         return _error_triple(TooManyAttemptsError(retry_after=wait)), form
     triple = _call(endpoint_method, request, body)
-    if _error_code(triple) in CREDENTIAL_FAILURES:
+    error = _error_code(triple)
+    if error is not None:
+        security_log.event(
+            "token_request_failed",
+            request=request,
+            error=error,
+            client_id=presented.client_id,
+            username=presented.username,
+        )
+    if error in CREDENTIAL_FAILURES:
         throttle.record_failure(presented)
     return triple, form
 
