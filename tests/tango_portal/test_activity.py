@@ -186,3 +186,18 @@ def test_values_read_as_people_say_them(team, admin_user, member):
         team=team, actor=admin_user, action=Action.MEMBER_ADDED, subject=member, to_value="member/view"
     )
     assert activity.describe_value(added, added.to_value) == "Member, Tango API keys: View"
+
+
+def test_platform_admin_shows_memberships_without_editing_them(team, admin_user):
+    from http import HTTPStatus
+
+    from tests.conftest import client_for
+    from tests.factories import UserFactory
+
+    staff = client_for(UserFactory(is_staff=True, is_superuser=True))
+    page = staff.get(f"/admin/tango_portal/team/{team.pk}/change/")
+    assert page.status_code == HTTPStatus.OK
+    body = page.content.decode()
+    assert admin_user.email in body
+    assert 'name="memberships-0-role"' not in body
+    assert "memberships-TOTAL_FORMS" not in body or 'name="memberships-0-id"' not in body
