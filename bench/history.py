@@ -79,21 +79,14 @@ KINDS = ["service_account"] * 5 + ["oauth_client"] * 3 + ["api_key"] * 2
 PREFIXES = {"service_account": "sa_bench_", "oauth_client": "tng_sbx_cid_", "api_key": "tng_sbx_ak_"}
 # Mostly views, as in a real portal.
 ACTIONS = ["viewed"] * 11 + ["created"] * 3 + ["updated"] * 4 + ["deactivated"] * 2
-COLUMNS = (
-    "team_id",
-    "occurred_at",
-    "action",
-    "credential_type",
-    "credential_name",
-    "credential_identifier",
-    "actor_id",
-    "actor_name",
-    "actor_email",
-    "ip_address",
-    "details",
-    "prev_hash",
-    "row_hash",
-)
+
+
+def columns() -> tuple[str, ...]:
+    """The history table's columns as the bench fills them (after Django is set up)."""
+    from credentials import history
+
+    return (*history.CHAINED_FIELDS, "row_hash")
+
 
 ONE_CREDENTIAL = "Payroll reconciler"
 A_WORD = "payroll"
@@ -149,13 +142,13 @@ def build(rows: int) -> None:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # COPY is the fastest way in; the append-only triggers only refuse changes.
-                with cursor.cursor.copy(f"COPY {table_name} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                with cursor.cursor.copy(f"COPY {table_name} ({', '.join(columns())}) FROM STDIN") as copy:
                     for row in source:
                         copy.write_row(row)
             else:
                 adapt = connection.ops.adapt_datetimefield_value
-                placeholders = ", ".join("%s" for _ in COLUMNS)
-                sql = f"INSERT INTO {table_name} ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+                placeholders = ", ".join("%s" for _ in columns())
+                sql = f"INSERT INTO {table_name} ({', '.join(columns())}) VALUES ({placeholders})"
                 batch: list[tuple[object, ...]] = []
                 for row in source:
                     batch.append((row[0], adapt(row[1]), *row[2:]))

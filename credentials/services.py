@@ -67,6 +67,45 @@ def _revoke_tokens(**filters: object) -> int:
     return AccessToken.objects.filter(revoked_at__isnull=True, **filters).update(revoked_at=timezone.now())
 
 
+def describe(credential: ServiceAccount | OAuthClient | ApiKey) -> tuple[CredentialType, str, str]:
+    """How history names a credential: its type, its name, and its public identifier."""
+    if isinstance(credential, ServiceAccount):
+        return (
+            CredentialType.SERVICE_ACCOUNT,
+            credential.display_name or credential.username,
+            credential.username,
+        )
+    if isinstance(credential, OAuthClient):
+        return (
+            CredentialType.OAUTH_CLIENT,
+            credential.display_name or credential.client_id,
+            credential.client_id,
+        )
+    return CredentialType.API_KEY, credential.platform_name, credential.prefix
+
+
+def _record(
+    *,
+    team: Team,
+    actor: User,
+    action: CredentialHistory.Action,
+    credential: ServiceAccount | OAuthClient | ApiKey,
+    ip_address: str | None,
+    details: dict[str, str] | None = None,
+) -> None:
+    credential_type, name, identifier = describe(credential)
+    history.record(
+        team=team,
+        actor=actor,
+        action=action,
+        credential_type=credential_type,
+        credential_name=name,
+        credential_identifier=identifier,
+        ip_address=ip_address,
+        details=details,
+    )
+
+
 def legacy_cutoff() -> datetime:
     return datetime.combine(date.fromisoformat(settings.OAUTH_LEGACY_CUTOFF), datetime.min.time(), tzinfo=UTC)
 
@@ -109,14 +148,8 @@ def service_account_create(
                     display_name=name,
                     created_by=actor,
                 )
-                history.record(
-                    team=team,
-                    actor=actor,
-                    action=Action.CREATED,
-                    credential_type=CredentialType.SERVICE_ACCOUNT,
-                    credential_name=account.display_name or account.username,
-                    credential_identifier=account.username,
-                    ip_address=ip_address,
+                _record(
+                    team=team, actor=actor, action=Action.CREATED, credential=account, ip_address=ip_address
                 )
                 return account, password
         except IntegrityError:
@@ -138,15 +171,7 @@ def service_account_view(
     """Record that someone opened a service account's detail."""
     require_view(_membership(actor, team))
     with transaction.atomic():
-        history.record(
-            team=team,
-            actor=actor,
-            action=Action.VIEWED,
-            credential_type=CredentialType.SERVICE_ACCOUNT,
-            credential_name=account.display_name or account.username,
-            credential_identifier=account.username,
-            ip_address=ip_address,
-        )
+        _record(team=team, actor=actor, action=Action.VIEWED, credential=account, ip_address=ip_address)
 
 
 def service_account_rename(
@@ -169,13 +194,11 @@ def service_account_rename(
             return locked
         locked.display_name = name
         locked.save(update_fields=["display_name"])
-        history.record(
+        _record(
             team=team,
             actor=actor,
             action=Action.UPDATED,
-            credential_type=CredentialType.SERVICE_ACCOUNT,
-            credential_name=name or locked.username,
-            credential_identifier=locked.username,
+            credential=locked,
             ip_address=ip_address,
             details={"old_name": old, "new_name": name},
         )
@@ -199,15 +222,7 @@ def service_account_delete(
         locked.password_hash = ""
         locked.save(update_fields=["deleted_at", "password_hash"])
         _revoke_tokens(service_account=locked)
-        history.record(
-            team=team,
-            actor=actor,
-            action=Action.DEACTIVATED,
-            credential_type=CredentialType.SERVICE_ACCOUNT,
-            credential_name=locked.display_name or locked.username,
-            credential_identifier=locked.username,
-            ip_address=ip_address,
-        )
+        _record(team=team, actor=actor, action=Action.DEACTIVATED, credential=locked, ip_address=ip_address)
         return locked
 
 
@@ -251,30 +266,14 @@ def oauth_client_create(
             created_at=created,
             legacy=created < legacy_cutoff(),
         )
-        history.record(
-            team=team,
-            actor=actor,
-            action=Action.CREATED,
-            credential_type=CredentialType.OAUTH_CLIENT,
-            credential_name=client.display_name or client.client_id,
-            credential_identifier=client.client_id,
-            ip_address=ip_address,
-        )
+        _record(team=team, actor=actor, action=Action.CREATED, credential=client, ip_address=ip_address)
         return client, secret
 
 
 def oauth_client_view(*, actor: User, team: Team, client: OAuthClient, ip_address: str | None = None) -> None:
     require_view(_membership(actor, team))
     with transaction.atomic():
-        history.record(
-            team=team,
-            actor=actor,
-            action=Action.VIEWED,
-            credential_type=CredentialType.OAUTH_CLIENT,
-            credential_name=client.display_name or client.client_id,
-            credential_identifier=client.client_id,
-            ip_address=ip_address,
-        )
+        _record(team=team, actor=actor, action=Action.VIEWED, credential=client, ip_address=ip_address)
 
 
 def oauth_client_rename(
@@ -296,13 +295,11 @@ def oauth_client_rename(
             return locked
         locked.display_name = name
         locked.save(update_fields=["display_name"])
-        history.record(
+        _record(
             team=team,
             actor=actor,
             action=Action.UPDATED,
-            credential_type=CredentialType.OAUTH_CLIENT,
-            credential_name=name or locked.client_id,
-            credential_identifier=locked.client_id,
+            credential=locked,
             ip_address=ip_address,
             details={"old_name": old, "new_name": name},
         )
@@ -322,15 +319,7 @@ def oauth_client_deactivate(
         locked.deactivated_at = timezone.now()
         locked.save(update_fields=["deactivated_at"])
         _revoke_tokens(client=locked)
-        history.record(
-            team=team,
-            actor=actor,
-            action=Action.DEACTIVATED,
-            credential_type=CredentialType.OAUTH_CLIENT,
-            credential_name=locked.display_name or locked.client_id,
-            credential_identifier=locked.client_id,
-            ip_address=ip_address,
-        )
+        _record(team=team, actor=actor, action=Action.DEACTIVATED, credential=locked, ip_address=ip_address)
         return locked
 
 
@@ -361,15 +350,7 @@ def api_key_create(
             digest=credential_secrets.digest(plaintext),
             created_by=actor,
         )
-        history.record(
-            team=team,
-            actor=actor,
-            action=Action.CREATED,
-            credential_type=CredentialType.API_KEY,
-            credential_name=key.platform_name,
-            credential_identifier=key.prefix,
-            ip_address=ip_address,
-        )
+        _record(team=team, actor=actor, action=Action.CREATED, credential=key, ip_address=ip_address)
         return key, plaintext
 
 
@@ -383,15 +364,7 @@ def api_key_deactivate(*, actor: User, team: Team, key: ApiKey, ip_address: str 
             raise AlreadyDeleted("This API key was already deactivated.")
         locked.deactivated_at = timezone.now()
         locked.save(update_fields=["deactivated_at"])
-        history.record(
-            team=team,
-            actor=actor,
-            action=Action.DEACTIVATED,
-            credential_type=CredentialType.API_KEY,
-            credential_name=locked.platform_name,
-            credential_identifier=locked.prefix,
-            ip_address=ip_address,
-        )
+        _record(team=team, actor=actor, action=Action.DEACTIVATED, credential=locked, ip_address=ip_address)
         return locked
 
 

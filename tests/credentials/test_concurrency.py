@@ -7,17 +7,17 @@ on PostgreSQL, where CI runs them.
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from credentials import services
 from credentials.models import CredentialHistory, OAuthClient, ServiceAccount
 from tango_portal.models import Membership
+from tests.concurrency import run_concurrently
 from tests.factories import MembershipFactory, TeamFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -27,28 +27,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("row locks and concurrent writers: PostgreSQL only (SQLite serialises all writers)")
-
-
-def run_concurrently(jobs: list[Callable[[], object]]) -> list[object]:
-    """Start every job at once on its own thread and connection; return results or exceptions."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def worker(index: int, job: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = job()
-        except Exception as error:  # collected for the assertion
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def test_twenty_concurrent_deletions_record_exactly_one(team, manager):

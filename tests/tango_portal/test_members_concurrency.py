@@ -6,15 +6,15 @@ PostgreSQL, where the team row lock in members_services resolves it.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from tango_portal import activity, members_services
 from tango_portal.models import Membership, TeamActivity
+from tests.concurrency import run_concurrently
 from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -41,27 +41,6 @@ def _widen_the_race(monkeypatch):
         return result
 
     monkeypatch.setattr(members_services, "_other_admins_exist", slow)
-
-
-def run_concurrently(jobs: list[Callable[[], object]]) -> list[object]:
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def worker(index: int, job: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = job()
-        except Exception as error:  # collected for the assertion
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture
