@@ -239,6 +239,11 @@ class CredentialHistory(models.Model):
                 fields=["team", "credential_type", "-occurred_at", "-id"],
                 name="history_team_type_newest",
             ),
+            # The other sortable columns, so that every offered sort is an index scan.
+            models.Index(fields=["team", "action", "-occurred_at", "-id"], name="history_team_action_newest"),
+            models.Index(
+                fields=["team", "credential_name", "-occurred_at", "-id"], name="history_team_name_newest"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -8,6 +8,7 @@ digest: the caller puts the plaintext in the one response that shows it and nowh
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from credentials.models import (
     ApiKey,
     CredentialHistory,
     CredentialType,
+    HistoryColumnPreference,
     OAuthClient,
     ServiceAccount,
 )
@@ -485,3 +487,24 @@ def api_key_mark_used(*, key: ApiKey) -> None:
     if key.last_used_at is not None and now - key.last_used_at < API_KEY_LAST_USED_PRECISION:
         return
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+
+
+# --- Preferences ---------------------------------------------------------------
+
+
+@transaction.atomic
+def history_columns_save(*, user: User, hidden_columns: Iterable[str]) -> HistoryColumnPreference:
+    """Remember which Credential history columns `user` hides, for the table and exports.
+
+    A preference, not an action on a credential, so it writes no history. Unknown
+    names are dropped, and hiding every column is refused by keeping them all.
+    """
+    from credentials.tables.history import COLUMN_NAMES
+
+    hidden = [name for name in COLUMN_NAMES if name in set(hidden_columns)]
+    if len(hidden) == len(COLUMN_NAMES):
+        hidden = []
+    preference, _ = HistoryColumnPreference.objects.update_or_create(
+        user=user, defaults={"hidden_columns": hidden}
+    )
+    return preference

@@ -1,9 +1,7 @@
 """Per-user history column choice, and indexes that make every history sort an index scan.
 
-The two sort indexes are plain SQL (the same statement on SQLite and PostgreSQL) rather
-than `Meta.indexes`, because CredentialHistory's Meta belongs to the foundation. Like
-history_team_newest and history_team_type_newest, each serves one sortable column in
-both directions (a backward scan gives `-column, occurred_at, id`).
+Like history_team_newest and history_team_type_newest, each sort index serves one
+sortable column in both directions (a backward scan gives `-column, occurred_at, id`).
 """
 
 import django.db.models.deletion
@@ -31,14 +29,12 @@ class Migration(migrations.Migration):
                 'verbose_name': 'credential history column preference',
             },
         ),
-        migrations.RunSQL(
-            "CREATE INDEX history_team_action_newest ON credentials_credentialhistory "
-            "(team_id, action, occurred_at DESC, id DESC);",
-            "DROP INDEX history_team_action_newest;",
+        migrations.AddIndex(
+            model_name='credentialhistory',
+            index=models.Index(fields=['team', 'action', '-occurred_at', '-id'], name='history_team_action_newest'),
         ),
-        migrations.RunSQL(
-            "CREATE INDEX history_team_name_newest ON credentials_credentialhistory "
-            "(team_id, credential_name, occurred_at DESC, id DESC);",
-            "DROP INDEX history_team_name_newest;",
+        migrations.AddIndex(
+            model_name='credentialhistory',
+            index=models.Index(fields=['team', 'credential_name', '-occurred_at', '-id'], name='history_team_name_newest'),
         ),
     ]

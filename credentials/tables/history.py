@@ -12,7 +12,6 @@ from typing import Any
 import django_tables2 as tables
 from django import forms
 from django.core.paginator import EmptyPage, Page
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -20,8 +19,7 @@ from django.utils.safestring import SafeString
 from django_tables2.paginators import LazyPaginator
 from django_tables2.rows import BoundRows
 
-from credentials.models import CredentialHistory, HistoryColumnPreference
-from tango_portal.models import User
+from credentials.models import CredentialHistory
 
 # (name, heading), in table order. Names appear in URLs (?sort=) and in saved preferences.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -239,19 +237,3 @@ class HistoryColumnsForm(forms.Form):
     def hidden_columns(self) -> list[str]:
         shown = set(self.cleaned_data["columns"])
         return [name for name in COLUMN_NAMES if name not in shown]
-
-
-@transaction.atomic
-def history_columns_save(*, user: User, hidden_columns: Iterable[str]) -> HistoryColumnPreference:
-    """Remember which Credential history columns `user` hides, for the table and exports.
-
-    A preference, not an action on a credential, so it writes no history. Unknown
-    names are dropped, and hiding every column is refused by keeping them all.
-    """
-    hidden = [name for name in COLUMN_NAMES if name in set(hidden_columns)]
-    if len(hidden) == len(COLUMN_NAMES):
-        hidden = []
-    preference, _ = HistoryColumnPreference.objects.update_or_create(
-        user=user, defaults={"hidden_columns": hidden}
-    )
-    return preference

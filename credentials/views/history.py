@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from credentials import export, permissions, selectors
+from credentials import export, permissions, selectors, services
 from credentials.filters import FILTER_PARAMS, HistoryFilter
 from credentials.tables.history import (
     COLUMNS,
@@ -28,7 +28,6 @@ from credentials.tables.history import (
     clean_page,
     clean_per_page,
     clean_sort,
-    history_columns_save,
     history_ordered,
     history_table,
     visible_columns,
@@ -190,7 +189,7 @@ def history_columns(request: HttpRequest, membership: Membership) -> HttpRespons
             checked_columns=request.POST.getlist("columns"),
             status=status,
         )
-    history_columns_save(user=membership.user, hidden_columns=form.hidden_columns())
+    services.history_columns_save(user=membership.user, hidden_columns=form.hidden_columns())
     url = reverse("credentials:history:list")
     return HttpResponseRedirect(f"{url}?{back.urlencode()}" if back else url, status=HTTPStatus.SEE_OTHER)
 
