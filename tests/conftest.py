@@ -53,16 +53,22 @@ def _append_only_triggers_lifted_for_flush(request) -> Iterator[None]:
     transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
         {"transactional_db", "live_server"} & set(request.fixturenames)
     )
-    if not transactional:
+    uses_db = marker is not None or bool(
+        {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if not uses_db:
         yield
         return
     # Set up after the database fixture, so torn down before its flush.
     request.getfixturevalue("_django_db_helper")
+    # Whatever ran before (pytest-django runs transactional tests last, but a plugin or
+    # -p no:... may reorder), every database test starts with the triggers in place.
     for table in _append_only_tables():
         db_triggers.run(connection, db_triggers.install_sql(connection.vendor, table))
     yield
-    for table in _append_only_tables():
-        db_triggers.run(connection, db_triggers.drop_sql(connection.vendor, table))
+    if transactional:
+        for table in _append_only_tables():
+            db_triggers.run(connection, db_triggers.drop_sql(connection.vendor, table))
 
 
 @pytest.fixture
