@@ -79,3 +79,22 @@ def test_a_broken_team_does_not_hide_behind_a_filter(team, other_team, manager, 
 def test_unknown_team_is_an_error():
     with pytest.raises(CommandError, match="No team"):
         call_command("verify_history", "--team", "nope")
+
+
+def test_an_exported_head_catches_removal_of_the_newest_rows(team, manager, capsys):
+    rows = _rows(team, manager, 4)
+    exported_head = history.chain_head(team)
+    call_command("verify_history", "--team", team.slug, "--expect-head", exported_head)
+    assert "expected head" in capsys.readouterr().out
+    # Remove the newest row: the chain that is left is still internally consistent...
+    _without_triggers(f"DELETE FROM {TABLE} WHERE id = %s", [rows[-1].pk])
+    call_command("verify_history", "--team", team.slug)
+    # ...but the head the auditor kept from the export is gone.
+    with pytest.raises(CommandError, match="broken"):
+        call_command("verify_history", "--team", team.slug, "--expect-head", exported_head)
+    assert "no longer contains the expected head" in capsys.readouterr().out
+
+
+def test_expect_head_needs_a_team():
+    with pytest.raises(CommandError, match="needs --team"):
+        call_command("verify_history", "--expect-head", "abc")

@@ -36,9 +36,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--team", metavar="SLUG", help="Only this team.")
+        parser.add_argument(
+            "--expect-head",
+            metavar="HASH",
+            help=(
+                "With --team: a chain head an auditor kept from an export. It must still be in "
+                "the team's credential history, which catches removal of the newest rows."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         teams = Team.objects.order_by("slug")
+        if options["expect_head"] and not options["team"]:
+            raise CommandError("--expect-head needs --team.")
         if options["team"]:
             teams = teams.filter(slug=options["team"])
             if not teams.exists():
@@ -56,5 +66,17 @@ class Command(BaseCommand):
                     )
                     self.stdout.write(line)
                     broken.append(line)
+        expected = options["expect_head"]
+        if expected and not broken:
+            team = teams.get()
+            if not CredentialHistory.objects.filter(team=team, row_hash=expected).exists():
+                line = (
+                    f"BROKEN  {team.slug}: credential history no longer contains the expected head "
+                    f"{expected} (rows up to it were removed, or it is not this team's)"
+                )
+                self.stdout.write(line)
+                broken.append(line)
+            else:
+                self.stdout.write(f"OK      {team.slug}: expected head {expected} is in the chain")
         if broken:
             raise CommandError(f"{len(broken)} broken chain(s); first: {broken[0].split(':', 1)[1].strip()}")
