@@ -1,0 +1,54 @@
+"""The API's token lookup: one query, prepared once per PostgreSQL session."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from credentials import secrets as credential_secrets
+from credentials import selectors, services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token(team, manager) -> str:
+    client, _ = services.oauth_client_create(actor=manager, team=team)
+    account, _ = services.service_account_create(actor=manager, team=team)
+    value = credential_secrets.generate(credential_secrets.Kind.ACCESS_TOKEN)
+    services.access_token_issue(
+        token=value,
+        client=client,
+        service_account=account,
+        audience="https://api.tangocard.com/",
+        scope="raas.all",
+        expires_in=86400,
+    )
+    return value
+
+
+def test_lookup_finds_a_live_token_and_nothing_else(token, django_assert_num_queries):
+    live = selectors.live_token_by_value(token=token)
+    assert live is not None
+    assert live.scope == "raas.all"
+    assert selectors.live_token_by_value(token=token + "x") is None
+    with django_assert_num_queries(1):
+        selectors.live_token_by_value(token=token)
+
+
+def test_postgresql_prepares_the_lookup_once_and_keeps_it_across_rollbacks(token):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements: PostgreSQL only (SQLite runs the plain query)")
+    with transaction.atomic():
+        assert selectors.live_token_by_value(token=token) is not None
+        transaction.set_rollback(True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'tango_live_token'")
+        assert cursor.fetchone() == (1,)
+    assert selectors.live_token_by_value(token=token) is not None
+    # Not knowing whether this session has it (as after a reconnect), it prepares it afresh.
+    connection._tango_prepared_on = None
+    assert selectors.live_token_by_value(token=token) is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'tango_live_token'")
+        assert cursor.fetchone() == (1,)
