@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 MESSAGE = "append-only: rows of {table} cannot be changed or removed"
@@ -28,7 +29,7 @@ def install_sql(vendor: str, table: str) -> list[str]:
             f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse();",
         ]
-    raise NotImplementedError(f"No append-only triggers for {vendor}.")
+    raise unsupported(vendor)
 
 
 def drop_sql(vendor: str, table: str) -> list[str]:
@@ -40,7 +41,15 @@ def drop_sql(vendor: str, table: str) -> list[str]:
             f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};",
             f"DROP FUNCTION IF EXISTS {table}_refuse();",
         ]
-    raise NotImplementedError(f"No append-only triggers for {vendor}.")
+    raise unsupported(vendor)
+
+
+def unsupported(vendor: str) -> ImproperlyConfigured:
+    # The promise is that SQL cannot edit history: a database without the triggers
+    # would break it silently, so it is refused rather than migrated.
+    return ImproperlyConfigured(
+        f"The portal's append-only records need SQLite or PostgreSQL; {vendor} is not supported."
+    )
 
 
 def run(connection: BaseDatabaseWrapper, statements: list[str]) -> None:

@@ -7,13 +7,15 @@ client secrets, API keys and access tokens as SHA-256 digests (see secrets.py).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from tango_portal.append_only import AppendOnlyError, AppendOnlyModel, AppendOnlyQuerySet
 from tango_portal.models import Team
+
+__all__ = ["AppendOnlyError"]
 
 
 class CredentialType(models.TextChoices):
@@ -176,22 +178,7 @@ class ApiKey(models.Model):
         return f"{self.prefix}{'•' * 12}"
 
 
-class AppendOnlyError(Exception):
-    """Raised on any attempt to change or remove a history row."""
-
-
-class CredentialHistoryQuerySet(models.QuerySet["CredentialHistory"]):
-    def update(self, **kwargs: Any) -> NoReturn:
-        raise AppendOnlyError("Credential history is append-only.")
-
-    def delete(self) -> NoReturn:
-        raise AppendOnlyError("Credential history is append-only.")
-
-    def _raw_delete(self, using: Any) -> NoReturn:
-        raise AppendOnlyError("Credential history is append-only.")
-
-
-class CredentialHistory(models.Model):
+class CredentialHistory(AppendOnlyModel):
     """One action on one credential. Append-only at every level, database included.
 
     The actor's name and email are snapshots, so history outlives users; the actor
@@ -227,7 +214,7 @@ class CredentialHistory(models.Model):
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     row_hash = models.CharField(max_length=64, editable=False)
 
-    objects = CredentialHistoryQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "credential history entry"
@@ -258,15 +245,6 @@ class CredentialHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.credential_identifier}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("Credential history is append-only.")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise AppendOnlyError("Credential history is append-only.")
 
 
 # --- Credential history: each user's choice of visible columns ------------------

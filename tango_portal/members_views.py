@@ -25,6 +25,7 @@ from django_tables2 import RequestConfig
 from credentials import permissions, selectors
 from credentials.views.common import no_store
 from tango_portal import members_selectors, members_services
+from tango_portal.htmx import is_htmx, template_for
 from tango_portal.members_forms import MemberAddForm, MemberChangeForm, SignupForm
 from tango_portal.members_tables import MemberTable, TeamActivityTable
 from tango_portal.models import Membership, SignupInvitation, User
@@ -65,24 +66,19 @@ def forbidden(request: HttpRequest, membership: Membership | None) -> HttpRespon
         {"membership": membership, "admins": admins},
         status=HTTPStatus.FORBIDDEN,
     )
-    if _is_htmx(request):
+    if is_htmx(request):
         # Someone demoted while the page was open: reload, so the whole page says why.
         response["HX-Refresh"] = "true"
     return response
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    # HtmxMiddleware sets request.htmx, which is falsy unless htmx sent the request.
-    return bool(getattr(request, "htmx", False))
-
-
 def _template(request: HttpRequest, name: str, partial: str = EDITOR) -> str:
-    return f"{name}#{partial}" if _is_htmx(request) else name
+    return template_for(request, name, partial)
 
 
 def _done(request: HttpRequest, url: str) -> HttpResponse:
     """After a change: the page itself, freshly loaded, shows the outcome."""
-    if _is_htmx(request):
+    if is_htmx(request):
         return HttpResponseClientRedirect(url)
     return redirect(url)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+
+from tango_portal.append_only import AppendOnlyModel, AppendOnlyQuerySet
 
 
 class UserManager(BaseUserManager["User"]):
@@ -155,25 +157,7 @@ class SignupInvitation(models.Model):
         return self.used_at is None and self.revoked_at is None and self.expires_at > now
 
 
-def _refuse_change() -> NoReturn:
-    # One exception type for every append-only record; it lives beside credential history.
-    from credentials.models import AppendOnlyError
-
-    raise AppendOnlyError("The team activity record is append-only.")
-
-
-class TeamActivityQuerySet(models.QuerySet["TeamActivity"]):
-    def update(self, **kwargs: Any) -> NoReturn:
-        _refuse_change()
-
-    def delete(self) -> NoReturn:
-        _refuse_change()
-
-    def _raw_delete(self, using: Any) -> NoReturn:
-        _refuse_change()
-
-
-class TeamActivity(models.Model):
+class TeamActivity(AppendOnlyModel):
     """One change to who is in a team and what they may do. Append-only, database included.
 
     Actor and subject names and emails are snapshots, so the record outlives users;
@@ -218,7 +202,7 @@ class TeamActivity(models.Model):
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     row_hash = models.CharField(max_length=64, editable=False)
 
-    objects = TeamActivityQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "team activity entry"
@@ -243,12 +227,3 @@ class TeamActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.subject_email}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            _refuse_change()
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        _refuse_change()

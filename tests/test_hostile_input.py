@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from credentials import services
 from credentials.models import ApiKey, CredentialHistory, OAuthClient, ServiceAccount
-from tango_portal.models import Membership, TeamActivity
+from tango_portal.models import Membership
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -188,10 +188,13 @@ def test_token_endpoints_survive_raw_bytes(world, body, content_type, authorizat
 
 
 def test_invalid_utf8_percent_encoding_is_refused_cleanly(world):
+    accounts_before = ServiceAccount.objects.count()
     for url in world["urls"]:
         response = world["client"].post(
             url, b"display_name=%ff%fe%00&platform_name=%c3", content_type="application/x-www-form-urlencoded"
         )
         assert response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR, url
     invariants_hold()
-    assert TeamActivity.objects.exists()
+    # Undecodable names were refused, not stored half-decoded.
+    assert ServiceAccount.objects.count() == accounts_before
+    assert not ServiceAccount.objects.filter(display_name__contains="\ufffd").exists()

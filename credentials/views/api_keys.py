@@ -19,20 +19,12 @@ from django_htmx.http import HttpResponseClientRedirect
 from credentials import permissions, selectors, services
 from credentials.forms import ApiKeyForm, ConfirmForm
 from credentials.tables.api_keys import ApiKeyTable, DeactivatedApiKeyTable
-from credentials.views.clients import is_htmx
 from credentials.views.common import client_ip, credentials_view, no_store, page_context
+from tango_portal.htmx import is_htmx, template_for
 from tango_portal.models import Membership
 from tango_portal.sudo import sudo_required
 
 app_name = "api_keys"
-
-
-def _template(request: HttpRequest, name: str, partial: str) -> str:
-    return (
-        f"credentials/api_keys/{name}.html#{partial}"
-        if is_htmx(request)
-        else f"credentials/api_keys/{name}.html"
-    )
 
 
 def _form(data: Any = None) -> ApiKeyForm:
@@ -57,7 +49,7 @@ def api_key_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     context["deactivated_table"] = DeactivatedApiKeyTable(
         selectors.api_keys_deactivated(team=membership.team)
     )
-    return render(request, _template(request, "list", "api-keys"), context)
+    return render(request, template_for(request, "credentials/api_keys/list.html", "api-keys"), context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -81,7 +73,13 @@ def api_key_generate(request: HttpRequest, membership: Membership) -> HttpRespon
                 error, status = str(exc), HTTPStatus.CONFLICT
             else:
                 context = page_context(membership, key=key, api_key=plaintext)
-                return no_store(render(request, _template(request, "created", "created"), context))
+                return no_store(
+                    render(
+                        request,
+                        template_for(request, "credentials/api_keys/created.html", "created"),
+                        context,
+                    )
+                )
         else:
             status = HTTPStatus.BAD_REQUEST
     active_count = selectors.api_keys_active(team=team).count()
@@ -93,7 +91,12 @@ def api_key_generate(request: HttpRequest, membership: Membership) -> HttpRespon
         limit_reached=active_count >= services.MAX_ACTIVE_API_KEYS,
         max_active=services.MAX_ACTIVE_API_KEYS,
     )
-    return render(request, _template(request, "generate", "generate"), context, status=status)
+    return render(
+        request,
+        template_for(request, "credentials/api_keys/generate.html", "generate"),
+        context,
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -123,7 +126,12 @@ def api_key_deactivate(request: HttpRequest, membership: Membership, pk: int) ->
         else:
             status = HTTPStatus.BAD_REQUEST
     context = page_context(membership, key=key, form=form, error=error)
-    return render(request, _template(request, "deactivate", "confirm"), context, status=status)
+    return render(
+        request,
+        template_for(request, "credentials/api_keys/deactivate.html", "confirm"),
+        context,
+        status=status,
+    )
 
 
 urlpatterns = [

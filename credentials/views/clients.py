@@ -25,23 +25,11 @@ from credentials.forms import ConfirmForm, DisplayNameForm
 from credentials.models import OAuthClient
 from credentials.tables.clients import DeactivatedOAuthClientTable, OAuthClientTable, needs_rotation
 from credentials.views.common import client_ip, credentials_view, no_store, page_context
+from tango_portal.htmx import is_htmx, template_for
 from tango_portal.models import Membership
 from tango_portal.sudo import sudo_required
 
 app_name = "clients"
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    """True when htmx sent the request (HtmxMiddleware sets `request.htmx`)."""
-    return bool(getattr(request, "htmx", False))
-
-
-def _template(request: HttpRequest, name: str, partial: str) -> str:
-    return (
-        f"credentials/clients/{name}.html#{partial}"
-        if is_htmx(request)
-        else f"credentials/clients/{name}.html"
-    )
 
 
 def _legacy_dates() -> dict[str, Any]:
@@ -77,7 +65,7 @@ def client_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     context["deactivated_table"] = DeactivatedOAuthClientTable(
         selectors.oauth_clients_deactivated(team=membership.team)
     )
-    return render(request, _template(request, "list", "clients"), context)
+    return render(request, template_for(request, "credentials/clients/list.html", "clients"), context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -104,7 +92,11 @@ def client_generate(request: HttpRequest, membership: Membership) -> HttpRespons
                 context = page_context(
                     membership, client=client, client_secret=secret, name_form=_name_form(client)
                 )
-                return no_store(render(request, _template(request, "created", "created"), context))
+                return no_store(
+                    render(
+                        request, template_for(request, "credentials/clients/created.html", "created"), context
+                    )
+                )
         else:
             status = HTTPStatus.BAD_REQUEST
     active_count = selectors.oauth_clients_active(team=team).count()
@@ -116,7 +108,12 @@ def client_generate(request: HttpRequest, membership: Membership) -> HttpRespons
         limit_reached=active_count >= services.MAX_ACTIVE_CLIENTS,
         max_active=services.MAX_ACTIVE_CLIENTS,
     )
-    return render(request, _template(request, "generate", "generate"), context, status=status)
+    return render(
+        request,
+        template_for(request, "credentials/clients/generate.html", "generate"),
+        context,
+        status=status,
+    )
 
 
 def _name_form(client: OAuthClient, data: Any = None) -> DisplayNameForm:
@@ -145,7 +142,11 @@ def client_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
         services.oauth_client_view(
             actor=membership.user, team=membership.team, client=client, ip_address=client_ip(request)
         )
-    return render(request, _template(request, "detail", "details"), _detail_context(membership, client))
+    return render(
+        request,
+        template_for(request, "credentials/clients/detail.html", "details"),
+        _detail_context(membership, client),
+    )
 
 
 @require_POST
@@ -178,7 +179,9 @@ def client_rename(request: HttpRequest, membership: Membership, pk: int) -> Http
     else:
         status = HTTPStatus.BAD_REQUEST
     context = _detail_context(membership, client, name_form=form, name_error=error, name_saved=saved)
-    return render(request, _template(request, "detail", "name-form"), context, status=status)
+    return render(
+        request, template_for(request, "credentials/clients/detail.html", "name-form"), context, status=status
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -219,7 +222,12 @@ def client_deactivate(request: HttpRequest, membership: Membership, pk: int) -> 
         live_tokens=selectors.oauth_client_live_token_count(client=client),
         only_active=client.is_active and selectors.oauth_clients_active(team=membership.team).count() == 1,
     )
-    return render(request, _template(request, "deactivate", "confirm"), context, status=status)
+    return render(
+        request,
+        template_for(request, "credentials/clients/deactivate.html", "confirm"),
+        context,
+        status=status,
+    )
 
 
 urlpatterns = [

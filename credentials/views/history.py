@@ -33,6 +33,7 @@ from credentials.tables.history import (
     visible_columns,
 )
 from credentials.views.common import credentials_view, forbidden, page_context
+from tango_portal.htmx import is_htmx, template_for
 from tango_portal.models import Membership
 
 app_name = "history"
@@ -40,11 +41,6 @@ app_name = "history"
 TEMPLATE = "credentials/history/list.html"
 # The query parameters worth keeping when coming back to the table (never `_export`).
 KEPT_PARAMS = (*FILTER_PARAMS, "sort", "per_page", "page")
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    """Whether htmx sent the request (django-htmx's middleware sets `request.htmx`)."""
-    return bool(getattr(request, "htmx", False))
 
 
 def kept_query(params: QueryDict) -> QueryDict:
@@ -114,7 +110,7 @@ def _render_list(
         return_query=kept_query(params).urlencode(),
         can_export=permissions.can_export_history(membership),
     )
-    template = f"{TEMPLATE}#results" if is_htmx(request) else TEMPLATE
+    template = template_for(request, TEMPLATE, "results")
     response = render(request, template, context, status=status)
     # The same URL answers with a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))

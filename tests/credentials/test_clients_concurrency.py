@@ -16,12 +16,6 @@ from tests.factories import MembershipFactory, TeamFactory
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("Row locks under real concurrency need PostgreSQL; SQLite serialises every writer.")
-
-
 def _race(targets) -> list[object]:
     """Run each target in its own thread, released together; return what each returned or raised."""
     barrier = threading.Barrier(len(targets))

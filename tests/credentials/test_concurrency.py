@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from credentials import services
 from credentials.models import CredentialHistory, OAuthClient, ServiceAccount
@@ -21,12 +20,6 @@ from tests.concurrency import run_concurrently
 from tests.factories import MembershipFactory, TeamFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks and concurrent writers: PostgreSQL only (SQLite serialises all writers)")
 
 
 def test_twenty_concurrent_deletions_record_exactly_one(team, manager):

@@ -124,3 +124,13 @@ def test_deleting_the_actor_keeps_history_and_snapshots(row, manager):
     kept = CredentialHistory.objects.get(pk=row.pk)
     assert kept.actor_name == "Manny Manager"
     assert kept.actor_email == "manager@example.com"
+
+
+def test_an_unsupported_database_is_refused_not_left_without_triggers():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from credentials import db_triggers
+
+    for build in (db_triggers.install_sql, db_triggers.drop_sql):
+        with pytest.raises(ImproperlyConfigured, match="mysql is not supported"):
+            build("mysql", TABLE)

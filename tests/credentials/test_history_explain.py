@@ -16,12 +16,6 @@ from tests.factories import TeamFactory
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("EXPLAIN plans are PostgreSQL's; run with DATABASE_URL=postgres://...")
-
-
 @pytest.fixture
 def busy_teams(team):
     """50,000 rows over three teams, then ANALYZE, so the planner sees a realistic table.

@@ -36,9 +36,8 @@ def test_lookup_finds_a_live_token_and_nothing_else(token, django_assert_num_que
         selectors.live_token_by_value(token=token)
 
 
+@pytest.mark.postgres
 def test_postgresql_prepares_the_lookup_once_and_keeps_it_across_rollbacks(token):
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements: PostgreSQL only (SQLite runs the plain query)")
     with transaction.atomic():
         assert selectors.live_token_by_value(token=token) is not None
         transaction.set_rollback(True)

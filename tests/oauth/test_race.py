@@ -4,7 +4,7 @@ import threading
 from http import HTTPStatus
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.test import Client
 
 from credentials import services
@@ -12,14 +12,6 @@ from credentials.models import AccessToken
 from tests.oauth.conftest import request_token
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(transactional_db):
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "Row locks between concurrent transactions are PostgreSQL's; SQLite serialises every writer."
-        )
 
 
 def in_thread(target, results: dict, name: str) -> threading.Thread:

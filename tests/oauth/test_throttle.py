@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
+import redis
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -181,12 +182,14 @@ def _database_url_for_servers(tmp_path: Path) -> str:
 
 @pytest.fixture
 def two_app_servers(transactional_db, tmp_path):
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        pytest.skip(
-            "Sharing counters across processes needs Redis: set REDIS_URL "
-            "(CI sets it for the PostgreSQL run)."
-        )
+    # The servers share Redis even when this test process runs on its own memory cache.
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+    try:
+        redis.Redis.from_url(redis_url, socket_timeout=2).flushdb()
+    except redis.RedisError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis at {redis_url} is needed in CI: {error}")
+        pytest.skip(f"Sharing counters across processes needs a Redis server ({redis_url}): {error}")
     env = {
         **os.environ,
         "DJANGO_DEBUG": "1",

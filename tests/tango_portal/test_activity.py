@@ -8,9 +8,9 @@ from http import HTTPStatus
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from credentials.models import AppendOnlyError
 from tango_portal import activity
 from tango_portal.admin import TeamActivityAdmin
+from tango_portal.append_only import AppendOnlyError
 from tango_portal.models import TeamActivity
 from tests.conftest import client_for
 from tests.factories import UserFactory

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from tango_portal import activity, members_services
 from tango_portal.models import Membership, TeamActivity
@@ -21,12 +20,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 Role = Membership.Role
 Perm = Membership.ApiKeysPermission
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks and concurrent writers: PostgreSQL only (SQLite serialises all writers)")
 
 
 @pytest.fixture(autouse=True)
