@@ -10,6 +10,8 @@ Prints
 - GET /api/v2/whoami latency against a trivial JSON view on the same server, same
   middleware (target under 1.3x): over HTTP from a gunicorn worker (the production
   server), which is the latency an API client sees, and in-process for reference.
+  Beside them, the trivial view plus one `SELECT 1`: the floor of any answer that
+  reads the database, which whoami must (a revoked token fails at once, so no cache).
 
 The bench database is its own (bench/bench_token.sqlite3, or a PostgreSQL database
 named bench_token when DATABASE_URL points at PostgreSQL) and is dropped afterwards.
@@ -59,6 +61,17 @@ def trivial(request: Any) -> Any:
     return JsonResponse({"ok": True})
 
 
+def one_query(request: Any) -> Any:
+    """The floor of any view that reads the database: the trivial view plus `SELECT 1`."""
+    from django.db import connection
+    from django.http import JsonResponse
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return JsonResponse({"ok": True})
+
+
 def _install_urls() -> None:
     # This module becomes the URLconf: the portal's URLs plus the trivial view.
     from django.conf import settings
@@ -66,7 +79,7 @@ def _install_urls() -> None:
 
     from tango_portal.urls import urlpatterns as portal_urls
 
-    urlpatterns[:] = [*portal_urls, path("bench/trivial", trivial)]
+    urlpatterns[:] = [*portal_urls, path("bench/trivial", trivial), path("bench/one-query", one_query)]
     settings.ROOT_URLCONF = __name__
     clear_url_caches()
 
@@ -160,21 +173,18 @@ def _form(client: Any, secret: str, account: Any, password: str) -> str:
     )
 
 
-def _interleaved_medians(first: Any, second: Any, runs: int, warmup: int = 50) -> tuple[float, float]:
-    """Median seconds of two actions timed alternately, so drift and neighbours affect both alike."""
+def _interleaved_medians(*actions: Any, runs: int, warmup: int = 50) -> list[float]:
+    """Median seconds of each action, timed in turn, so drift and neighbours affect all alike."""
     for _ in range(warmup):
-        first()
-        second()
-    a: list[float] = []
-    b: list[float] = []
+        for action in actions:
+            action()
+    times: list[list[float]] = [[] for _ in actions]
     for _ in range(runs):
-        start = time.perf_counter()
-        first()
-        middle = time.perf_counter()
-        second()
-        a.append(middle - start)
-        b.append(time.perf_counter() - middle)
-    return statistics.median(a), statistics.median(b)
+        for action, samples in zip(actions, times, strict=True):
+            start = time.perf_counter()
+            action()
+            samples.append(time.perf_counter() - start)
+    return [statistics.median(samples) for samples in times]
 
 
 # Production settings serve collected static files; this bench never collects them.
@@ -220,7 +230,7 @@ def run(vendor: str) -> None:
     def bare_verify() -> None:
         assert hasher.verify(password, account.password_hash)
 
-    token, argon = _interleaved_medians(token_request, bare_verify, TOKEN_RUNS, warmup=3)
+    token, argon = _interleaved_medians(token_request, bare_verify, runs=TOKEN_RUNS, warmup=3)
     token_ratio = token / argon
 
     # Memory: N token requests at once, one thread each.
@@ -266,7 +276,11 @@ def run(vendor: str) -> None:
         response = http.get("/bench/trivial")
         assert response.status_code == 200
 
-    whoami_s, trivial_s = _interleaved_medians(whoami, floor, LATENCY_RUNS)
+    def one_query() -> None:
+        response = http.get("/bench/one-query")
+        assert response.status_code == 200
+
+    whoami_s, trivial_s, one_query_s = _interleaved_medians(whoami, floor, one_query, runs=LATENCY_RUNS)
     whoami_ratio = whoami_s / trivial_s
 
     server = _Gunicorn()
@@ -278,7 +292,12 @@ def run(vendor: str) -> None:
         def floor_http() -> None:
             assert server.get("/bench/trivial") == 200
 
-        whoami_http_s, trivial_http_s = _interleaved_medians(whoami_http, floor_http, HTTP_RUNS)
+        def one_query_http() -> None:
+            assert server.get("/bench/one-query") == 200
+
+        whoami_http_s, trivial_http_s, one_query_http_s = _interleaved_medians(
+            whoami_http, floor_http, one_query_http, runs=HTTP_RUNS
+        )
     finally:
         server.stop()
     whoami_http_ratio = whoami_http_s / trivial_http_s
@@ -313,10 +332,19 @@ def run(vendor: str) -> None:
         f"  whoami / trivial             {whoami_http_ratio:8.3f}x  (target < {WHOAMI_TARGET}x: "
         f"{verdict(whoami_http_ratio, WHOAMI_TARGET)})"
     )
+    print(
+        f"  trivial view + one query     {one_query_http_s * 1e6:8.1f} µs   "
+        f"({one_query_http_s / trivial_http_s:.3f}x trivial: one database round trip, the floor of any "
+        f"lookup; whoami is {whoami_http_s / one_query_http_s:.3f}x of it)"
+    )
     print(f"server time in-process, Django test client (median of {LATENCY_RUNS}; no HTTP, for reference):")
     print(f"  GET /api/v2/whoami (Bearer)  {whoami_s * 1e6:8.1f} µs")
     print(f"  GET trivial JSON view        {trivial_s * 1e6:8.1f} µs")
     print(f"  whoami / trivial             {whoami_ratio:8.3f}x")
+    print(
+        f"  trivial view + one query     {one_query_s * 1e6:8.1f} µs   "
+        f"({one_query_s / trivial_s:.3f}x trivial)"
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import FilteredRelation, Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -174,14 +174,145 @@ def _only_row[M: Model](queryset: QuerySet[M]) -> M | None:
     return next(iter(queryset.order_by()[:1]), None)
 
 
-def oauth_client_by_client_id(*, client_id: str) -> OAuthClient | None:
-    """The client credentials with this client ID, deactivated included, with its team."""
-    return _only_row(OAuthClient.objects.select_related("team").filter(client_id=client_id))
-
-
 def service_account_for_token(*, team: Team, username: str) -> ServiceAccount | None:
     """A live service account of `team` by username; another team's is simply absent."""
     return _only_row(ServiceAccount.objects.active().filter(team=team, username=username))
+
+
+# The two lookups every API request and every token request make. Their SQL is
+# compiled by the ORM once per database and run on a plain cursor: compiling a join
+# per request costs more than the rest of the request (bench/token.py measures it).
+# On PostgreSQL each is also a prepared statement of the connection, since planning
+# the join took four times as long as running it.
+
+
+@dataclass(frozen=True)
+class _CompiledLookup:
+    name: str
+    sql: str
+    params: tuple[object, ...]
+
+
+def _compile(name: str, queryset: QuerySet[Any]) -> _CompiledLookup:
+    sql, params = queryset.query.sql_with_params()
+    return _CompiledLookup(name=name, sql=sql, params=tuple(params))
+
+
+def _run_lookup(lookup: _CompiledLookup, values: dict[str, object]) -> tuple[Any, ...] | None:
+    """Run a compiled lookup with its placeholder parameters replaced by `values`; the first row."""
+    params: list[Any] = [
+        values.get(param, param) if isinstance(param, str) else param for param in lookup.params
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_prepared(cursor, lookup), params)
+        else:
+            cursor.execute(lookup.sql, params)
+        return cursor.fetchone()
+
+
+def _prepared(cursor: Any, lookup: _CompiledLookup) -> str:
+    """PREPARE the lookup once per PostgreSQL session; return the EXECUTE that runs it.
+
+    A prepared statement belongs to the session and outlives transactions (a rollback
+    does not remove it), so it is made again only on a new connection.
+    """
+    raw = connection.connection
+    prepared_on: dict[str, object] = connection.__dict__.setdefault("_tango_prepared_on", {})
+    count = len(lookup.params)
+    if prepared_on.get(lookup.name) is not raw:
+        numbered = iter(range(1, count + 1))
+        statement = re.sub(r"%s", lambda _match: f"${next(numbered)}", lookup.sql)
+        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [lookup.name])
+        if cursor.fetchone() is not None:
+            cursor.execute(f"DEALLOCATE {lookup.name}")
+        cursor.execute(f"PREPARE {lookup.name} AS {statement}")
+        prepared_on[lookup.name] = raw
+    return f"EXECUTE {lookup.name}({', '.join(['%s'] * count)})"
+
+
+_CLIENT_ID_PLACEHOLDER = "client-id-placeholder"
+_USERNAME_PLACEHOLDER = "username-placeholder"
+_CLIENT_FIELDS = tuple(field.attname for field in OAuthClient._meta.concrete_fields)
+_TEAM_FIELDS = tuple(field.attname for field in Team._meta.concrete_fields)
+_ACCOUNT_FIELDS = tuple(field.attname for field in ServiceAccount._meta.concrete_fields)
+
+
+@functools.cache
+def _token_request_lookup(alias: str) -> _CompiledLookup:
+    queryset = (
+        OAuthClient.objects.using(alias)
+        .annotate(
+            live_account=FilteredRelation(
+                "team__service_accounts",
+                condition=Q(
+                    team__service_accounts__username=_USERNAME_PLACEHOLDER,
+                    team__service_accounts__deleted_at__isnull=True,
+                ),
+            )
+        )
+        .filter(client_id=_CLIENT_ID_PLACEHOLDER)
+        .values_list(
+            *_CLIENT_FIELDS,
+            *(f"team__{name}" for name in _TEAM_FIELDS),
+            *(f"live_account__{name}" for name in _ACCOUNT_FIELDS),
+        )
+        .order_by()[:1]
+    )
+    return _compile("tango_token_request", queryset)
+
+
+def token_request_credentials(
+    *, client_id: str, username: str | None
+) -> tuple[OAuthClient | None, ServiceAccount | None]:
+    """What a token request names, in one query: the client credentials with this
+    client ID (deactivated included, with its team) and, if `username` is given, the
+    live service account of the same team with that username.
+
+    Another team's account, or a deleted one, is simply absent, as in
+    service_account_for_token.
+    """
+    row = _run_lookup(
+        _token_request_lookup(connection.alias),
+        # Usernames are never empty: "" matches no account.
+        {_CLIENT_ID_PLACEHOLDER: client_id, _USERNAME_PLACEHOLDER: username or ""},
+    )
+    if row is None:
+        return None, None
+    client_end = len(_CLIENT_FIELDS)
+    team_end = client_end + len(_TEAM_FIELDS)
+    client = OAuthClient.from_db(connection.alias, _CLIENT_FIELDS, _converted(OAuthClient, row[:client_end]))
+    client.team = Team.from_db(connection.alias, _TEAM_FIELDS, _converted(Team, row[client_end:team_end]))
+    account_row = row[team_end:]
+    account = None
+    if account_row[0] is not None:
+        account = ServiceAccount.from_db(
+            connection.alias, _ACCOUNT_FIELDS, _converted(ServiceAccount, account_row)
+        )
+        account.team = client.team
+    return client, account
+
+
+def _converted(model: type[Model], values: tuple[Any, ...]) -> list[Any]:
+    # A raw cursor skips the ORM's converters (SQLite hands back text for dates and
+    # integers for booleans): apply each field's own, as a queryset would.
+    columns = _field_converters(model, connection.alias)
+    return [
+        functools.reduce(lambda value, convert: convert(value, column, connection), converters, value)
+        for (column, converters), value in zip(columns, values, strict=True)
+    ]
+
+
+@functools.cache
+def _field_converters(model: type[Model], alias: str) -> list[tuple[Any, list[Any]]]:
+    from django.db import connections
+
+    ops = connections[alias].ops
+    columns = [field.get_col(model._meta.db_table) for field in model._meta.concrete_fields]
+    return [
+        (column, [*ops.get_db_converters(column), *column.get_db_converters(connections[alias])])
+        for column in columns
+    ]
 
 
 @dataclass(frozen=True)
@@ -219,42 +350,14 @@ _LIVE_TOKEN_COLUMNS = (
 
 
 @functools.cache
-def _live_token_sql(alias: str) -> tuple[str, tuple[object, ...], int]:
-    """The token lookup's SQL and parameters, compiled once per database by the ORM,
-    and which parameter is the digest."""
+def _live_token_lookup(alias: str) -> _CompiledLookup:
     queryset = (
         AccessToken.objects.using(alias)
         .filter(token_digest=_DIGEST_PLACEHOLDER)
         .values_list(*_LIVE_TOKEN_COLUMNS)
         .order_by()[:1]
     )
-    sql, params = queryset.query.sql_with_params()
-    return sql, tuple(params), list(params).index(_DIGEST_PLACEHOLDER)
-
-
-_PREPARED_NAME = "tango_live_token"
-
-
-def _prepared_live_token(cursor: Any, sql: str, param_count: int) -> str:
-    """PREPARE the lookup once per PostgreSQL session; return the EXECUTE that runs it.
-
-    A prepared statement belongs to the session and outlives transactions (a rollback
-    does not remove it), so it is made again only on a new connection.
-    """
-    raw = connection.connection
-    if getattr(connection, "_tango_prepared_on", None) is not raw:
-        numbered = iter(range(1, param_count + 1))
-        statement = re.sub(r"%s", lambda _match: f"${next(numbered)}", sql)
-        if _has_prepared(cursor):
-            cursor.execute(f"DEALLOCATE {_PREPARED_NAME}")
-        cursor.execute(f"PREPARE {_PREPARED_NAME} AS {statement}")
-        connection._tango_prepared_on = raw  # type: ignore[attr-defined]
-    return f"EXECUTE {_PREPARED_NAME}({', '.join(['%s'] * param_count)})"
-
-
-def _has_prepared(cursor: Any) -> bool:
-    cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [_PREPARED_NAME])
-    return cursor.fetchone() is not None
+    return _compile("tango_live_token", queryset)
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
@@ -270,21 +373,11 @@ def live_token_by_value(*, token: str, now: datetime | None = None) -> LiveToken
     """The access token with this value if it is live: unrevoked, unexpired, its client
     active, its team's OAuth on and its service account (if any) not deleted.
 
-    Every API call makes this one query, so its SQL is compiled by the ORM once and
-    then run on a plain cursor: compiling a four-table join per request costs more
-    than the rest of the request (bench/token.py measures it). On PostgreSQL it is also
-    a prepared statement of the connection, since planning the join took four times
-    as long as running it.
+    Every API call makes this one query (a compiled, prepared lookup, see above).
     """
-    sql, template, slot = _live_token_sql(connection.alias)
-    params: list[Any] = list(template)
-    params[slot] = credential_secrets.digest(token)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_prepared_live_token(cursor, sql, len(params)), params)
-        else:
-            cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = _run_lookup(
+        _live_token_lookup(connection.alias), {_DIGEST_PLACEHOLDER: credential_secrets.digest(token)}
+    )
     if row is None:
         return None
     (

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from credentials import history
+from credentials import db_functions, history
 from credentials import secrets as credential_secrets
 from credentials.models import (
     AccessToken,
@@ -377,6 +378,10 @@ class TokenRefused(CredentialError):
     """The credentials stopped being usable while the token was being issued."""
 
 
+CLIENT_CANNOT_ISSUE = "These client credentials can no longer issue tokens."
+ACCOUNT_CANNOT_ISSUE = "This service account can no longer issue tokens."
+
+
 class TokenRenewalTooEarly(CredentialError):
     """The previous token for this client, account and audience still has long to live."""
 
@@ -437,15 +442,29 @@ def access_token_issue(
 
     Raises TokenRefused or TokenRenewalTooEarly (and changes nothing); records no
     history (tokens are not credentials a portal user manages).
+
+    On PostgreSQL the same steps run inside the database, in one round trip
+    (credentials.db_functions).
     """
     now = timezone.now()
+    expires_at = now + timedelta(seconds=expires_in)
+    if connection.vendor == "postgresql":
+        return _access_token_issue_in_database(
+            token_digest=credential_secrets.digest(token),
+            client=client,
+            service_account=service_account,
+            audience=audience,
+            scope=scope,
+            now=now,
+            expires_at=expires_at,
+        )
     with transaction.atomic():
         if not OAuthClient.objects.active().filter(pk=client.pk).update(last_used_at=now):
-            raise TokenRefused("These client credentials can no longer issue tokens.")
+            raise TokenRefused(CLIENT_CANNOT_ISSUE)
         if service_account is not None and not ServiceAccount.objects.active().filter(
             pk=service_account.pk, team_id=client.team_id
         ).update(last_token_at=now):
-            raise TokenRefused("This service account can no longer issue tokens.")
+            raise TokenRefused(ACCOUNT_CANNOT_ISSUE)
         retry_at = access_token_renewal_opens_at(
             client=client, service_account=service_account, audience=audience, now=now
         )
@@ -458,8 +477,53 @@ def access_token_issue(
             audience=audience,
             scope=scope,
             issued_at=now,
-            expires_at=now + timedelta(seconds=expires_in),
+            expires_at=expires_at,
         )
+
+
+def _access_token_issue_in_database(
+    *,
+    token_digest: str,
+    client: OAuthClient,
+    service_account: ServiceAccount | None,
+    audience: str,
+    scope: str,
+    now: datetime,
+    expires_at: datetime,
+) -> AccessToken:
+    params: list[Any] = [
+        client.pk,
+        client.team_id,
+        service_account.pk if service_account is not None else None,
+        token_digest,
+        audience,
+        scope,
+        now,
+        expires_at,
+        settings.TOKEN_RENEWAL_WINDOW,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(db_functions.CALL_ISSUE_ACCESS_TOKEN, params)
+        outcome, retry_at, token_id = cursor.fetchone()
+    if outcome == db_functions.CLIENT_REFUSED:
+        raise TokenRefused(CLIENT_CANNOT_ISSUE)
+    if outcome == db_functions.ACCOUNT_REFUSED:
+        raise TokenRefused(ACCOUNT_CANNOT_ISSUE)
+    if outcome == db_functions.RENEWAL_TOO_EARLY:
+        raise TokenRenewalTooEarly(retry_at)
+    issued = AccessToken(
+        id=token_id,
+        token_digest=token_digest,
+        client=client,
+        service_account=service_account,
+        audience=audience,
+        scope=scope,
+        issued_at=now,
+        expires_at=expires_at,
+    )
+    issued._state.adding = False
+    issued._state.db = connection.alias
+    return issued
 
 
 def access_token_revoke(*, client: OAuthClient, token: str) -> bool:

@@ -1,12 +1,16 @@
 """Token requests racing deletions and each other, on PostgreSQL's row locks (threads)."""
 
 import threading
+import time
+from contextlib import contextmanager
 from http import HTTPStatus
 
+import psycopg
 import pytest
-from django.db import connections
+from django.db import connection, connections
 from django.test import Client
 
+from credentials import secrets as credential_secrets
 from credentials import services
 from credentials.models import AccessToken
 from tests.oauth.conftest import request_token
@@ -32,41 +36,78 @@ def whoami_status(token: str) -> int:
     return Client().get("/api/v2/whoami", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
 
 
-def test_token_issued_while_deletion_waits_is_revoked_by_it(creds, manager, team, monkeypatch):
-    """The token transaction holds the account row; the deletion waits, then revokes it."""
-    issuing = threading.Event()
-    deletion_finished = threading.Event()
-    original = services.access_token_renewal_opens_at
+ISSUED_TOKEN = "sandbox-at-" + "r" * 64  # the value the token endpoint is made to generate
 
-    def paused(**kwargs):
-        issuing.set()
-        # With the row lock held, the deletion cannot finish in this second; without
-        # it, the deletion would commit here and miss the token about to be inserted.
-        deletion_finished.wait(timeout=1.0)
-        return original(**kwargs)
 
-    monkeypatch.setattr(services, "access_token_renewal_opens_at", paused)
-
-    def delete():
-        assert issuing.wait(timeout=30)
+@contextmanager
+def insert_held_open(creds):
+    """Another session inserts a row with the digest of the token about to be issued and
+    keeps its transaction open: the token request's INSERT waits on that unique key,
+    holding its client and service-account row locks, until this session rolls back."""
+    params = connection.get_connection_params()
+    with psycopg.connect(**params) as blocker:
+        blocker.execute(
+            "INSERT INTO credentials_accesstoken (token_digest, client_id, service_account_id, audience, "
+            "scope, issued_at, expires_at) VALUES (%s, %s, %s, %s, 'raas.all', now(), now())",
+            [credential_secrets.digest(ISSUED_TOKEN), creds.client.pk, creds.account.pk, "elsewhere"],
+        )
         try:
-            return services.service_account_delete(actor=manager, team=team, account=creds.account)
+            yield blocker
         finally:
-            deletion_finished.set()
+            blocker.rollback()
 
+
+def wait_for_lock_waits(count: int) -> None:
+    """Until `count` sessions of this database wait for a row or transaction lock."""
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as observer:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            (waiting,) = observer.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if waiting >= count:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"fewer than {count} sessions ever waited for a lock")
+
+
+def issue_while_revocation_waits(creds, monkeypatch, revoke) -> dict:
+    """A token request that holds its row locks when `revoke` starts; `revoke` must wait
+    for its commit, then revoke what it issued."""
+    original_generate = credential_secrets.generate
+
+    def generate(kind):
+        return ISSUED_TOKEN if kind == credential_secrets.Kind.ACCESS_TOKEN else original_generate(kind)
+
+    monkeypatch.setattr(credential_secrets, "generate", generate)
     results: dict = {}
-    threads = [
-        in_thread(lambda: request_token(Client(), creds.form()), results, "token"),
-        in_thread(delete, results, "delete"),
-    ]
-    for thread in threads:
+    with insert_held_open(creds):
+        token_thread = in_thread(lambda: request_token(Client(), creds.form()), results, "token")
+        wait_for_lock_waits(1)  # the token request, at its INSERT, locks held
+        revoke_thread = in_thread(revoke, results, "revoke")
+        wait_for_lock_waits(2)  # the revocation, waiting for the token request's row lock
+        assert "revoke" not in results
+    for thread in (token_thread, revoke_thread):
         thread.join(timeout=60)
+    assert not isinstance(results["revoke"], Exception), results["revoke"]
+    return results
 
-    assert not isinstance(results["delete"], Exception), results["delete"]
+
+def test_token_issued_while_deletion_waits_is_revoked_by_it(creds, manager, team, monkeypatch):
+    """The token request holds the account row; the deletion waits, then revokes its token."""
+    results = issue_while_revocation_waits(
+        creds,
+        monkeypatch,
+        lambda: services.service_account_delete(actor=manager, team=team, account=creds.account),
+    )
     response = results["token"]
     assert response.status_code == HTTPStatus.OK
-    assert whoami_status(response.json()["access_token"]) == HTTPStatus.UNAUTHORIZED
+    assert response.json()["access_token"] == ISSUED_TOKEN
+    assert whoami_status(ISSUED_TOKEN) == HTTPStatus.UNAUTHORIZED
     assert AccessToken.objects.filter(revoked_at__isnull=True).count() == 0
+    assert AccessToken.objects.get().revoked_at is not None
 
 
 def test_deletion_committed_after_password_check_refuses_the_token(creds, manager, team, monkeypatch):
@@ -100,36 +141,15 @@ def test_deletion_committed_after_password_check_refuses_the_token(creds, manage
 
 
 def test_client_deactivation_racing_a_token_request_leaves_no_live_token(creds, manager, team, monkeypatch):
-    issuing = threading.Event()
-    deactivation_finished = threading.Event()
-    original = services.access_token_renewal_opens_at
-
-    def paused(**kwargs):
-        issuing.set()
-        deactivation_finished.wait(timeout=1.0)
-        return original(**kwargs)
-
-    monkeypatch.setattr(services, "access_token_renewal_opens_at", paused)
-
-    def deactivate():
-        assert issuing.wait(timeout=30)
-        try:
-            return services.oauth_client_deactivate(actor=manager, team=team, client=creds.client)
-        finally:
-            deactivation_finished.set()
-
-    results: dict = {}
-    threads = [
-        in_thread(lambda: request_token(Client(), creds.form()), results, "token"),
-        in_thread(deactivate, results, "deactivate"),
-    ]
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert not isinstance(results["deactivate"], Exception), results["deactivate"]
+    results = issue_while_revocation_waits(
+        creds,
+        monkeypatch,
+        lambda: services.oauth_client_deactivate(actor=manager, team=team, client=creds.client),
+    )
     assert results["token"].status_code == HTTPStatus.OK
-    assert whoami_status(results["token"].json()["access_token"]) == HTTPStatus.UNAUTHORIZED
+    assert whoami_status(ISSUED_TOKEN) == HTTPStatus.UNAUTHORIZED
     assert AccessToken.objects.filter(revoked_at__isnull=True).count() == 0
+    assert AccessToken.objects.get().revoked_at is not None
 
 
 def test_concurrent_requests_for_one_account_yield_one_token(creds):
