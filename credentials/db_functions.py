@@ -1,19 +1,23 @@
-"""PostgreSQL functions the token endpoint calls, so that issuing a token is one round trip.
+"""The token endpoint's issuing transaction, written for each database.
 
-`credentials_issue_access_token` is services.access_token_issue written where the rows
-are: lock the live client, lock the live service account of the same team, apply the
-once-a-day rule, then record "last used" and store the token digest. Sent as single
-statements, that transaction took six round trips (BEGIN, four statements, COMMIT),
-and on a server whose database is across a network each one costs more than the
-work it carries (bench/token.py measures the endpoint).
+Issuing a token means: lock the live client, lock the live service account of the
+same team, apply the once-a-day rule, record "last used" and store the token digest,
+all or nothing. services.access_token_issue calls `issue_access_token` here and turns
+its outcome into the service's exceptions. The steps are written in SQL rather than
+ORM calls because this transaction runs on every token request, right after the
+password hash has evicted the CPU caches, and compiling five ORM statements cost more
+than running them (bench/token.py measures the endpoint).
 
-The semantics are those of the statements sent one by one. In READ COMMITTED each
-statement inside a VOLATILE function takes a fresh snapshot, so the once-a-day check
-runs after the row locks were granted and sees any token a concurrent request
-committed while this one waited. `FOR NO KEY UPDATE` is the lock an UPDATE takes, the
-same lock a deletion or deactivation takes before revoking tokens, and PostgreSQL
-re-checks the WHERE clause (still live?) on the row version it finally locks. A
-refusal returns before anything is written, so it changes nothing.
+PostgreSQL: one function, `credentials_issue_access_token`, so that the transaction
+is one round trip; sent as single statements it took six (BEGIN, four statements,
+COMMIT), and on a server whose database is across a network each costs more than the
+work it carries. The semantics are those of the statements sent one by one. In READ
+COMMITTED each statement inside a VOLATILE function takes a fresh snapshot, so the
+once-a-day check runs after the row locks were granted and sees any token a
+concurrent request committed while this one waited. `FOR NO KEY UPDATE` is the lock
+an UPDATE takes, the same lock a deletion or deactivation takes before revoking
+tokens, and PostgreSQL re-checks the WHERE clause (still live?) on the row version it
+finally locks. A refusal returns before anything is written, so it changes nothing.
 
 The issuing transaction commits without waiting for its WAL flush
 (`synchronous_commit = off`, for that transaction only): a crash in the next fraction
@@ -22,13 +26,21 @@ gets 401 for it and asks again, which the once-a-day rule allows since the token
 gone; that is safe by construction (failing closed) and saves the flush's wait on
 every token request. Deletions, revocations and history keep synchronous commits.
 
-SQLite runs the same steps from Python (services.access_token_issue); both paths run
-the same tests, the concurrency ones on PostgreSQL. Keep the two in step, and change
-this function in a new migration when a column it names changes.
+SQLite: the same steps as statements in one transaction, which SQLite runs in-process
+and serialises with every other writer (BEGIN IMMEDIATE); a refusal rolls back the
+"last used" stamps already written.
+
+Both run the same tests, the concurrency ones on PostgreSQL. Change the function in a
+new migration when a column it names changes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 ISSUE_ACCESS_TOKEN = "credentials_issue_access_token"  # noqa: S105 - a function name
@@ -120,3 +132,116 @@ def uninstall(connection: BaseDatabaseWrapper) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(DROP_ISSUE_ACCESS_TOKEN)
+
+
+# SQLite: the same steps, statement by statement, inside one transaction.
+_SQLITE_STAMP_CLIENT = (
+    "UPDATE credentials_oauthclient SET last_used_at = %s WHERE id = %s AND deactivated_at IS NULL"
+)
+_SQLITE_STAMP_ACCOUNT = (
+    "UPDATE credentials_serviceaccount SET last_token_at = %s "
+    "WHERE id = %s AND team_id = %s AND deleted_at IS NULL"
+)
+_SQLITE_LATEST_EXPIRY = (
+    "SELECT max(expires_at) FROM credentials_accesstoken WHERE client_id = %s AND service_account_id IS %s "
+    "AND audience = %s AND revoked_at IS NULL AND expires_at > %s"
+)
+_SQLITE_INSERT = (
+    "INSERT INTO credentials_accesstoken "
+    "(token_digest, client_id, service_account_id, audience, scope, issued_at, expires_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+class _Refused(Exception):
+    def __init__(self, outcome: str, retry_at: datetime | None = None) -> None:
+        self.outcome = outcome
+        self.retry_at = retry_at
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What the issuing transaction decided: ISSUED with the new row's id, or a refusal
+    (with the time renewal opens, for RENEWAL_TOO_EARLY)."""
+
+    outcome: str
+    retry_at: datetime | None = None
+    token_id: int | None = None
+
+
+def issue_access_token(
+    connection: BaseDatabaseWrapper,
+    *,
+    client_id: int,
+    team_id: int,
+    service_account_id: int | None,
+    token_digest: str,
+    audience: str,
+    scope: str,
+    now: datetime,
+    expires_at: datetime,
+    renewal_window: timedelta,
+) -> Issued:
+    """Run the issuing transaction on `connection` (PostgreSQL or SQLite)."""
+    params: list[Any] = [
+        client_id,
+        team_id,
+        service_account_id,
+        token_digest,
+        audience,
+        scope,
+        now,
+        expires_at,
+        renewal_window,
+    ]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(CALL_ISSUE_ACCESS_TOKEN, params)
+            outcome, retry_at, token_id = cursor.fetchone()
+        return Issued(outcome, retry_at, token_id)
+    try:
+        return _issue_on_sqlite(connection, *params)
+    except _Refused as refused:
+        return Issued(refused.outcome, refused.retry_at)
+
+
+def _issue_on_sqlite(
+    connection: BaseDatabaseWrapper,
+    client_id: int,
+    team_id: int,
+    service_account_id: int | None,
+    token_digest: str,
+    audience: str,
+    scope: str,
+    now: datetime,
+    expires_at: datetime,
+    renewal_window: timedelta,
+) -> Issued:
+    stored_now = connection.ops.adapt_datetimefield_value(now)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(_SQLITE_STAMP_CLIENT, [stored_now, client_id])
+        if cursor.rowcount != 1:
+            raise _Refused(CLIENT_REFUSED)
+        if service_account_id is not None:
+            cursor.execute(_SQLITE_STAMP_ACCOUNT, [stored_now, service_account_id, team_id])
+            if cursor.rowcount != 1:
+                raise _Refused(ACCOUNT_REFUSED)
+        cursor.execute(_SQLITE_LATEST_EXPIRY, [client_id, service_account_id, audience, stored_now])
+        (latest,) = cursor.fetchone()
+        if latest is not None:
+            opens_at = datetime.fromisoformat(latest).replace(tzinfo=UTC) - renewal_window
+            if now < opens_at:
+                raise _Refused(RENEWAL_TOO_EARLY, opens_at)
+        cursor.execute(
+            _SQLITE_INSERT,
+            [
+                token_digest,
+                client_id,
+                service_account_id,
+                audience,
+                scope,
+                stored_now,
+                connection.ops.adapt_datetimefield_value(expires_at),
+            ],
+        )
+        return Issued(ISSUED, token_id=cursor.lastrowid)

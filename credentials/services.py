@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -393,32 +392,6 @@ class TokenRenewalTooEarly(CredentialError):
         )
 
 
-def access_token_renewal_opens_at(
-    *, client: OAuthClient, service_account: ServiceAccount | None, audience: str, now: datetime
-) -> datetime | None:
-    """When a new token may be issued, if not yet: None means now.
-
-    Only the latest unrevoked, unexpired token counts: a new one is allowed in the
-    last TOKEN_RENEWAL_WINDOW of its life (one 24-hour token per 20 hours).
-    """
-    latest = (
-        AccessToken.objects.filter(
-            client=client,
-            service_account=service_account,
-            audience=audience,
-            revoked_at__isnull=True,
-            expires_at__gt=now,
-        )
-        .order_by("-expires_at")
-        .values_list("expires_at", flat=True)
-        .first()
-    )
-    if latest is None:
-        return None
-    opens_at = latest - settings.TOKEN_RENEWAL_WINDOW
-    return opens_at if now < opens_at else None
-
-
 def access_token_issue(
     *,
     token: str,
@@ -431,88 +404,44 @@ def access_token_issue(
     """Store a bearer token the token endpoint just generated; only its SHA-256 digest is kept.
 
     The plaintext `token` goes back to the caller in the one token response and nowhere
-    else. Inside one transaction, the client's "last used" and the service account's
-    "last token issued" are set by UPDATEs that match only a live client and a live
-    account of the same team: each takes its row's lock, the same lock a deletion or
-    deactivation takes before revoking tokens, and re-checks liveness after waiting for
-    it. Whichever commits first wins, so a token never outlives the credential that
-    minted it. The once-a-day rule is checked under the same locks, so concurrent
-    requests yield one token. `service_account` is None for the legacy
-    client-credentials grant.
+    else. In one transaction (credentials.db_functions), the client's "last used" and
+    the service account's "last token issued" are set on rows that match only a live
+    client and a live account of the same team, under those rows' locks: the same
+    locks a deletion or deactivation takes before revoking tokens, and liveness is
+    re-checked after waiting for them. Whichever commits first wins, so a token never
+    outlives the credential that minted it. The once-a-day rule (a new token only in
+    the last TOKEN_RENEWAL_WINDOW of the latest live one's life) is checked under the
+    same locks, so concurrent requests yield one token. `service_account` is None for
+    the legacy client-credentials grant.
 
     Raises TokenRefused or TokenRenewalTooEarly (and changes nothing); records no
     history (tokens are not credentials a portal user manages).
-
-    On PostgreSQL the same steps run inside the database, in one round trip
-    (credentials.db_functions).
     """
     now = timezone.now()
     expires_at = now + timedelta(seconds=expires_in)
-    if connection.vendor == "postgresql":
-        return _access_token_issue_in_database(
-            token_digest=credential_secrets.digest(token),
-            client=client,
-            service_account=service_account,
-            audience=audience,
-            scope=scope,
-            now=now,
-            expires_at=expires_at,
-        )
-    with transaction.atomic():
-        if not OAuthClient.objects.active().filter(pk=client.pk).update(last_used_at=now):
-            raise TokenRefused(CLIENT_CANNOT_ISSUE)
-        if service_account is not None and not ServiceAccount.objects.active().filter(
-            pk=service_account.pk, team_id=client.team_id
-        ).update(last_token_at=now):
-            raise TokenRefused(ACCOUNT_CANNOT_ISSUE)
-        retry_at = access_token_renewal_opens_at(
-            client=client, service_account=service_account, audience=audience, now=now
-        )
-        if retry_at is not None:
-            raise TokenRenewalTooEarly(retry_at)
-        return AccessToken.objects.create(
-            token_digest=credential_secrets.digest(token),
-            client=client,
-            service_account=service_account,
-            audience=audience,
-            scope=scope,
-            issued_at=now,
-            expires_at=expires_at,
-        )
-
-
-def _access_token_issue_in_database(
-    *,
-    token_digest: str,
-    client: OAuthClient,
-    service_account: ServiceAccount | None,
-    audience: str,
-    scope: str,
-    now: datetime,
-    expires_at: datetime,
-) -> AccessToken:
-    params: list[Any] = [
-        client.pk,
-        client.team_id,
-        service_account.pk if service_account is not None else None,
-        token_digest,
-        audience,
-        scope,
-        now,
-        expires_at,
-        settings.TOKEN_RENEWAL_WINDOW,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(db_functions.CALL_ISSUE_ACCESS_TOKEN, params)
-        outcome, retry_at, token_id = cursor.fetchone()
-    if outcome == db_functions.CLIENT_REFUSED:
+    token_digest = credential_secrets.digest(token)
+    issued = db_functions.issue_access_token(
+        connection,
+        client_id=client.pk,
+        team_id=client.team_id,
+        service_account_id=service_account.pk if service_account is not None else None,
+        token_digest=token_digest,
+        audience=audience,
+        scope=scope,
+        now=now,
+        expires_at=expires_at,
+        renewal_window=settings.TOKEN_RENEWAL_WINDOW,
+    )
+    if issued.outcome == db_functions.CLIENT_REFUSED:
         raise TokenRefused(CLIENT_CANNOT_ISSUE)
-    if outcome == db_functions.ACCOUNT_REFUSED:
+    if issued.outcome == db_functions.ACCOUNT_REFUSED:
         raise TokenRefused(ACCOUNT_CANNOT_ISSUE)
-    if outcome == db_functions.RENEWAL_TOO_EARLY:
-        raise TokenRenewalTooEarly(retry_at)
-    issued = AccessToken(
-        id=token_id,
+    if issued.outcome == db_functions.RENEWAL_TOO_EARLY and issued.retry_at is not None:
+        raise TokenRenewalTooEarly(issued.retry_at)
+    if issued.outcome != db_functions.ISSUED or issued.token_id is None:
+        raise RuntimeError(f"The issuing transaction answered {issued.outcome!r}.")
+    stored = AccessToken(
+        id=issued.token_id,
         token_digest=token_digest,
         client=client,
         service_account=service_account,
@@ -521,9 +450,9 @@ def _access_token_issue_in_database(
         issued_at=now,
         expires_at=expires_at,
     )
-    issued._state.adding = False
-    issued._state.db = connection.alias
-    return issued
+    stored._state.adding = False
+    stored._state.db = connection.alias
+    return stored
 
 
 def access_token_revoke(*, client: OAuthClient, token: str) -> bool:
