@@ -191,11 +191,18 @@ class _CompiledLookup:
     name: str
     sql: str
     params: tuple[object, ...]
+    # The same SQL with named parameters (%(p0)s, ...). Django's SQLite backend turns
+    # positional %s into ? with a regular expression over the whole statement on every
+    # execute, which for these joins took twice as long as SQLite running them; named
+    # parameters are substituted by plain string formatting.
+    named_sql: str
 
 
 def _compile(name: str, queryset: QuerySet[Any]) -> _CompiledLookup:
     sql, params = queryset.query.sql_with_params()
-    return _CompiledLookup(name=name, sql=sql, params=tuple(params))
+    numbered = iter(range(len(params)))
+    named_sql = re.sub(r"(?<!%)%s", lambda _match: f"%(p{next(numbered)})s", sql)
+    return _CompiledLookup(name=name, sql=sql, params=tuple(params), named_sql=named_sql)
 
 
 def _run_lookup(lookup: _CompiledLookup, values: dict[str, object]) -> tuple[Any, ...] | None:
@@ -207,7 +214,7 @@ def _run_lookup(lookup: _CompiledLookup, values: dict[str, object]) -> tuple[Any
         if connection.vendor == "postgresql":
             cursor.execute(_prepared(cursor, lookup), params)
         else:
-            cursor.execute(lookup.sql, params)
+            cursor.execute(lookup.named_sql, {f"p{index}": value for index, value in enumerate(params)})
         return cursor.fetchone()
 
 

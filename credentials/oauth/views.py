@@ -259,7 +259,8 @@ def _authenticate_api_key(authorization: str) -> ApiKey | JsonResponse:
 @require_GET
 def whoami(request: HttpRequest) -> HttpResponse:
     """GET /api/v2/whoami: who the bearer token (or legacy API key) in this request is."""
-    authorization = request.headers.get("Authorization", "")
+    # From META directly: request.headers would build a dict of every header first.
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
     scheme = authorization.split(" ", 1)[0].lower()
     if scheme == "basic":
         outcome = _authenticate_api_key(authorization)
