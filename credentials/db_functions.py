@@ -183,6 +183,7 @@ def issue_access_token(
     renewal_window: timedelta,
 ) -> Issued:
     """Run the issuing transaction on `connection` (PostgreSQL or SQLite)."""
+    # In the order of the PostgreSQL function's parameters, which _issue_on_sqlite shares.
     params: list[Any] = [
         client_id,
         team_id,
