@@ -36,9 +36,8 @@ new migration when a column it names changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -153,10 +152,20 @@ _SQLITE_INSERT = (
 )
 
 
-class _Refused(Exception):
-    def __init__(self, outcome: str, retry_at: datetime | None = None) -> None:
-        self.outcome = outcome
-        self.retry_at = retry_at
+@dataclass(frozen=True)
+class TokenToIssue:
+    """What the issuing transaction needs. The fields are in the order of the PostgreSQL
+    function's parameters: they are passed as they stand."""
+
+    client_id: int
+    team_id: int
+    service_account_id: int | None
+    token_digest: str
+    audience: str
+    scope: str
+    now: datetime
+    expires_at: datetime
+    renewal_window: timedelta
 
 
 @dataclass(frozen=True)
@@ -169,80 +178,51 @@ class Issued:
     token_id: int | None = None
 
 
-def issue_access_token(
-    connection: BaseDatabaseWrapper,
-    *,
-    client_id: int,
-    team_id: int,
-    service_account_id: int | None,
-    token_digest: str,
-    audience: str,
-    scope: str,
-    now: datetime,
-    expires_at: datetime,
-    renewal_window: timedelta,
-) -> Issued:
+def issue_access_token(connection: BaseDatabaseWrapper, token: TokenToIssue) -> Issued:
     """Run the issuing transaction on `connection` (PostgreSQL or SQLite)."""
-    # In the order of the PostgreSQL function's parameters, which _issue_on_sqlite shares.
-    params: list[Any] = [
-        client_id,
-        team_id,
-        service_account_id,
-        token_digest,
-        audience,
-        scope,
-        now,
-        expires_at,
-        renewal_window,
-    ]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(CALL_ISSUE_ACCESS_TOKEN, params)
-            outcome, retry_at, token_id = cursor.fetchone()
-        return Issued(outcome, retry_at, token_id)
-    try:
-        return _issue_on_sqlite(connection, *params)
-    except _Refused as refused:
-        return Issued(refused.outcome, refused.retry_at)
+    if connection.vendor != "postgresql":
+        return _issue_on_sqlite(connection, token)
+    with connection.cursor() as cursor:
+        cursor.execute(CALL_ISSUE_ACCESS_TOKEN, list(astuple(token)))
+        outcome, retry_at, token_id = cursor.fetchone()
+    return Issued(outcome, retry_at, token_id)
 
 
-def _issue_on_sqlite(
-    connection: BaseDatabaseWrapper,
-    client_id: int,
-    team_id: int,
-    service_account_id: int | None,
-    token_digest: str,
-    audience: str,
-    scope: str,
-    now: datetime,
-    expires_at: datetime,
-    renewal_window: timedelta,
-) -> Issued:
-    stored_now = connection.ops.adapt_datetimefield_value(now)
+def _issue_on_sqlite(connection: BaseDatabaseWrapper, token: TokenToIssue) -> Issued:
+    adapt = connection.ops.adapt_datetimefield_value
+    now = adapt(token.now)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(_SQLITE_STAMP_CLIENT, [stored_now, client_id])
+
+        def refuse(outcome: str, retry_at: datetime | None = None) -> Issued:
+            # Undo the "last used" stamps already written.
+            transaction.set_rollback(True, using=connection.alias)
+            return Issued(outcome, retry_at)
+
+        cursor.execute(_SQLITE_STAMP_CLIENT, [now, token.client_id])
         if cursor.rowcount != 1:
-            raise _Refused(CLIENT_REFUSED)
-        if service_account_id is not None:
-            cursor.execute(_SQLITE_STAMP_ACCOUNT, [stored_now, service_account_id, team_id])
+            return refuse(CLIENT_REFUSED)
+        if token.service_account_id is not None:
+            cursor.execute(_SQLITE_STAMP_ACCOUNT, [now, token.service_account_id, token.team_id])
             if cursor.rowcount != 1:
-                raise _Refused(ACCOUNT_REFUSED)
-        cursor.execute(_SQLITE_LATEST_EXPIRY, [client_id, service_account_id, audience, stored_now])
+                return refuse(ACCOUNT_REFUSED)
+        cursor.execute(
+            _SQLITE_LATEST_EXPIRY, [token.client_id, token.service_account_id, token.audience, now]
+        )
         (latest,) = cursor.fetchone()
         if latest is not None:
-            opens_at = datetime.fromisoformat(latest).replace(tzinfo=UTC) - renewal_window
-            if now < opens_at:
-                raise _Refused(RENEWAL_TOO_EARLY, opens_at)
+            opens_at = datetime.fromisoformat(latest).replace(tzinfo=UTC) - token.renewal_window
+            if token.now < opens_at:
+                return refuse(RENEWAL_TOO_EARLY, opens_at)
         cursor.execute(
             _SQLITE_INSERT,
             [
-                token_digest,
-                client_id,
-                service_account_id,
-                audience,
-                scope,
-                stored_now,
-                connection.ops.adapt_datetimefield_value(expires_at),
+                token.token_digest,
+                token.client_id,
+                token.service_account_id,
+                token.audience,
+                token.scope,
+                now,
+                adapt(token.expires_at),
             ],
         )
         return Issued(ISSUED, token_id=cursor.lastrowid)

@@ -422,15 +422,17 @@ def access_token_issue(
     token_digest = credential_secrets.digest(token)
     issued = db_functions.issue_access_token(
         connection,
-        client_id=client.pk,
-        team_id=client.team_id,
-        service_account_id=service_account.pk if service_account is not None else None,
-        token_digest=token_digest,
-        audience=audience,
-        scope=scope,
-        now=now,
-        expires_at=expires_at,
-        renewal_window=settings.TOKEN_RENEWAL_WINDOW,
+        db_functions.TokenToIssue(
+            client_id=client.pk,
+            team_id=client.team_id,
+            service_account_id=service_account.pk if service_account is not None else None,
+            token_digest=token_digest,
+            audience=audience,
+            scope=scope,
+            now=now,
+            expires_at=expires_at,
+            renewal_window=settings.TOKEN_RENEWAL_WINDOW,
+        ),
     )
     if issued.outcome == db_functions.CLIENT_REFUSED:
         raise TokenRefused(CLIENT_CANNOT_ISSUE)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
-from django.db import DatabaseError, connection, transaction
 
 from credentials import history
 from credentials.models import AppendOnlyError, CredentialHistory, CredentialType
+from tests.append_only import assert_database_refuses, emptying_statement
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
@@ -61,29 +61,12 @@ def test_queryset_update_and_delete_raise(row):
     ],
 )
 def test_database_refuses_raw_update_and_delete(row, sql):
-    with (
-        pytest.raises(DatabaseError, match="append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(sql)
+    assert_database_refuses(sql)
     assert CredentialHistory.objects.get(pk=row.pk).credential_name == "Order server"
 
 
 def test_database_refuses_emptying_the_table(row):
-    # PostgreSQL's TRUNCATE bypasses row triggers, so it has its own; SQLite has no
-    # TRUNCATE, and its truncate optimisation of a bare DELETE is off when triggers exist.
-    sql = f"TRUNCATE {TABLE}" if connection.vendor == "postgresql" else f"DELETE FROM {TABLE} WHERE 1"
-    if connection.vendor == "postgresql":
-        # Settle this test transaction's deferred FK checks, which would block TRUNCATE anyway.
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    with (
-        pytest.raises(DatabaseError, match="append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(sql)
+    assert_database_refuses(emptying_statement(TABLE))
     assert CredentialHistory.objects.filter(pk=row.pk).exists()
 
 

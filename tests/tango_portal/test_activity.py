@@ -6,12 +6,13 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 
 from tango_portal import activity
 from tango_portal.admin import TeamActivityAdmin
 from tango_portal.append_only import AppendOnlyError
 from tango_portal.models import TeamActivity
+from tests.append_only import assert_database_refuses, emptying_statement
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
@@ -103,28 +104,12 @@ def test_queryset_update_and_delete_raise(row):
 
 @pytest.mark.parametrize("sql", [f"UPDATE {TABLE} SET to_value = 'manage'", f"DELETE FROM {TABLE}"])
 def test_database_refuses_raw_update_and_delete(row, sql):
-    with (
-        pytest.raises(DatabaseError, match="append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(sql)
+    assert_database_refuses(sql)
     assert TeamActivity.objects.get(pk=row.pk).to_value == "view"
 
 
 def test_database_refuses_emptying_the_table(row):
-    # PostgreSQL's TRUNCATE skips row triggers, so it has a statement trigger of its own.
-    sql = f"TRUNCATE {TABLE}" if connection.vendor == "postgresql" else f"DELETE FROM {TABLE} WHERE 1"
-    if connection.vendor == "postgresql":
-        # Settle this test transaction's deferred FK checks, which would block TRUNCATE anyway.
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    with (
-        pytest.raises(DatabaseError, match="append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(sql)
+    assert_database_refuses(emptying_statement(TABLE))
     assert TeamActivity.objects.filter(pk=row.pk).exists()
 
 
@@ -189,11 +174,6 @@ def test_values_read_as_people_say_them(team, admin_user, member):
 
 
 def test_platform_admin_shows_memberships_without_editing_them(team, admin_user):
-    from http import HTTPStatus
-
-    from tests.conftest import client_for
-    from tests.factories import UserFactory
-
     staff = client_for(UserFactory(is_staff=True, is_superuser=True))
     page = staff.get(f"/admin/tango_portal/team/{team.pk}/change/")
     assert page.status_code == HTTPStatus.OK
