@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import FilteredRelation, Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -26,6 +26,8 @@ from credentials.models import (
     OAuthClient,
     ServiceAccount,
 )
+from tango_portal.db.postgresql.base import NOT_SENT
+from tango_portal.db.postgresql.base import DatabaseWrapper as PostgreSQLWrapper
 from tango_portal.models import Membership, Team, User
 
 
@@ -196,46 +198,67 @@ class _CompiledLookup:
     # execute, which for these joins took twice as long as SQLite running them; named
     # parameters are substituted by plain string formatting.
     named_sql: str
+    # On PostgreSQL: the statement to PREPARE ($1, $2, ...) and the EXECUTE that runs it.
+    prepared_sql: str
+    execute_sql: str
 
 
 def _compile(name: str, queryset: QuerySet[Any]) -> _CompiledLookup:
     sql, params = queryset.query.sql_with_params()
-    numbered = iter(range(len(params)))
-    named_sql = re.sub(r"(?<!%)%s", lambda _match: f"%(p{next(numbered)})s", sql)
-    return _CompiledLookup(name=name, sql=sql, params=tuple(params), named_sql=named_sql)
+    named = iter(range(len(params)))
+    numbered = iter(range(1, len(params) + 1))
+    return _CompiledLookup(
+        name=name,
+        sql=sql,
+        params=tuple(params),
+        named_sql=re.sub(r"(?<!%)%s", lambda _match: f"%(p{next(named)})s", sql),
+        prepared_sql=re.sub(r"(?<!%)%s", lambda _match: f"${next(numbered)}", sql),
+        execute_sql=f"EXECUTE {name}({', '.join(['%s'] * len(params))})",
+    )
+
+
+def _postgresql() -> PostgreSQLWrapper | None:
+    """The current connection if it is the project's PostgreSQL backend."""
+    wrapper = connections[connection.alias]
+    return wrapper if isinstance(wrapper, PostgreSQLWrapper) else None
+
+
+def _lookup_params(lookup: _CompiledLookup, values: dict[str, object]) -> list[Any]:
+    """The lookup's parameters with its placeholders replaced by `values`."""
+    return [values.get(param, param) if isinstance(param, str) else param for param in lookup.params]
 
 
 def _run_lookup(lookup: _CompiledLookup, values: dict[str, object]) -> tuple[Any, ...] | None:
-    """Run a compiled lookup with its placeholder parameters replaced by `values`; the first row."""
-    params: list[Any] = [
-        values.get(param, param) if isinstance(param, str) else param for param in lookup.params
-    ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_prepared(cursor, lookup), params)
-        else:
+    """Run a compiled lookup with its placeholder parameters replaced by `values`; the first row.
+
+    On PostgreSQL it is a prepared statement of the connection (planning the join took
+    four times as long as running it); if the same lookup was sent ahead
+    (`_send_lookup_ahead`), its rows are collected instead of running it again.
+    """
+    params = _lookup_params(lookup, values)
+    postgresql = _postgresql()
+    if postgresql is None:
+        with connection.cursor() as cursor:
             cursor.execute(lookup.named_sql, {f"p{index}": value for index, value in enumerate(params)})
+            return cursor.fetchone()
+    rows = postgresql.collect_ahead(lookup.name, [str(param) for param in params])
+    if rows is not NOT_SENT:
+        return rows[0] if rows else None
+    postgresql.prepare(lookup.name, lookup.prepared_sql)
+    with postgresql.cursor() as cursor:
+        cursor.execute(lookup.execute_sql, params)
         return cursor.fetchone()
 
 
-def _prepared(cursor: Any, lookup: _CompiledLookup) -> str:
-    """PREPARE the lookup once per PostgreSQL session; return the EXECUTE that runs it.
-
-    A prepared statement belongs to the session and outlives transactions (a rollback
-    does not remove it), so it is made again only on a new connection.
-    """
-    raw = connection.connection
-    prepared_on: dict[str, object] = connection.__dict__.setdefault("_tango_prepared_on", {})
-    count = len(lookup.params)
-    if prepared_on.get(lookup.name) is not raw:
-        numbered = iter(range(1, count + 1))
-        statement = re.sub(r"%s", lambda _match: f"${next(numbered)}", lookup.sql)
-        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [lookup.name])
-        if cursor.fetchone() is not None:
-            cursor.execute(f"DEALLOCATE {lookup.name}")
-        cursor.execute(f"PREPARE {lookup.name} AS {statement}")
-        prepared_on[lookup.name] = raw
-    return f"EXECUTE {lookup.name}({', '.join(['%s'] * count)})"
+def _send_lookup_ahead(lookup: _CompiledLookup, values: dict[str, object]) -> bool:
+    """On PostgreSQL, start the lookup now and let the request go on; `_run_lookup`
+    collects its row. Answers whether it was sent (never on SQLite, where a query is
+    a function call and not a round trip)."""
+    postgresql = _postgresql()
+    if postgresql is None:
+        return False
+    postgresql.prepare(lookup.name, lookup.prepared_sql)
+    return postgresql.send_ahead(lookup.name, [str(param) for param in _lookup_params(lookup, values)])
 
 
 _CLIENT_ID_PLACEHOLDER = "client-id-placeholder"
@@ -374,6 +397,22 @@ def _aware(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+def live_token_lookup_ahead(*, token: str) -> bool:
+    """Start `live_token_by_value(token=token)`'s query now, if the database allows
+    (PostgreSQL), so that its round trip overlaps the rest of the request. Answers
+    whether it was started; the caller must then end with `lookups_ahead_discard()`."""
+    return _send_lookup_ahead(
+        _live_token_lookup(connection.alias), {_DIGEST_PLACEHOLDER: credential_secrets.digest(token)}
+    )
+
+
+def lookups_ahead_discard() -> None:
+    """Drop a lookup started ahead that the request never asked for."""
+    postgresql = _postgresql()
+    if postgresql is not None:
+        postgresql.discard_ahead()
 
 
 def live_token_by_value(*, token: str, now: datetime | None = None) -> LiveToken | None:

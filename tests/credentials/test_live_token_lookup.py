@@ -46,7 +46,7 @@ def test_postgresql_prepares_the_lookup_once_and_keeps_it_across_rollbacks(token
         assert cursor.fetchone() == (1,)
     assert selectors.live_token_by_value(token=token) is not None
     # Not knowing whether this session has it (as after a reconnect), it prepares it afresh.
-    connection._tango_prepared_on = {}
+    connection._prepared_on.clear()
     assert selectors.live_token_by_value(token=token) is not None
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'tango_live_token'")
