@@ -10,8 +10,10 @@ Prints
 - GET /api/v2/whoami latency against a trivial JSON view on the same server, same
   middleware (target under 1.3x): over HTTP from a gunicorn worker (the production
   server), which is the latency an API client sees, and in-process for reference.
-  Beside them, the trivial view plus one `SELECT 1`: the floor of any answer that
-  reads the database, which whoami must (a revoked token fails at once, so no cache).
+  Beside them, the trivial view plus one `SELECT 1` run in the view: what one database
+  round trip costs a request. whoami must read the database on every call (a revoked
+  token fails at once, so no cache), but on PostgreSQL its lookup is sent ahead by the
+  first middleware and overlaps the rest of the request (credentials/oauth/middleware.py).
 
 The bench database is its own (bench/bench_token.sqlite3, or a PostgreSQL database
 named bench_token when DATABASE_URL points at PostgreSQL) and is dropped afterwards.
@@ -62,7 +64,7 @@ def trivial(request: Any) -> Any:
 
 
 def one_query(request: Any) -> Any:
-    """The floor of any view that reads the database: the trivial view plus `SELECT 1`."""
+    """What one database round trip made in the view costs: the trivial view plus `SELECT 1`."""
     from django.db import connection
     from django.http import JsonResponse
 
@@ -334,8 +336,8 @@ def run(vendor: str) -> None:
     )
     print(
         f"  trivial view + one query     {one_query_http_s * 1e6:8.1f} µs   "
-        f"({one_query_http_s / trivial_http_s:.3f}x trivial: one database round trip, the floor of any "
-        f"lookup; whoami is {whoami_http_s / one_query_http_s:.3f}x of it)"
+        f"({one_query_http_s / trivial_http_s:.3f}x trivial: one database round trip made in the view; "
+        f"whoami is {whoami_http_s / one_query_http_s:.3f}x of it)"
     )
     print(f"server time in-process, Django test client (median of {LATENCY_RUNS}; no HTTP, for reference):")
     print(f"  GET /api/v2/whoami (Bearer)  {whoami_s * 1e6:8.1f} µs")

@@ -22,7 +22,9 @@ statement while Django goes on with the request (its middleware, URL resolution)
 so the round trip costs the request little or nothing. Only one statement is ahead
 at a time. Anything else that uses the connection first (a cursor, a commit or
 rollback, a change of autocommit, a health check, closing) receives its rows and
-keeps them for `collect_ahead`, so the connection is never asked two things at once.
+keeps them (or the statement's error) for `collect_ahead`, so the connection is never
+asked two things at once. A statement sent inside a transaction that has not yet sent
+its first query runs in a transaction of its own, as a read-only lookup may.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from __future__ import annotations
 import select
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.backends.postgresql import base
-from psycopg import errors, pq
+from psycopg import abc, errors, pq
 from psycopg.adapt import Transformer
 from psycopg.pq import TransactionStatus
 
@@ -50,11 +53,13 @@ class _SentAhead:
     raw: Any  # the psycopg connection it was sent on
     started: float
     rows: list[Row] | None = None
-    received: bool = field(default=False)
+    error: Exception | None = None
+    received: bool = False
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _ahead: _SentAhead | None = None
+    _loader: tuple[Any, abc.Transformer] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,7 +122,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def collect_ahead(self, name: str, params: Sequence[str | None]) -> list[Row] | Any:
         """The rows of the statement sent ahead, if it was this one with these parameters
-        on this connection; otherwise NOT_SENT (and whatever was ahead is discarded)."""
+        on this connection; otherwise NOT_SENT (and whatever was ahead is discarded).
+
+        If the statement failed on the server, its error is raised here, and only here.
+        """
         ahead = self._ahead
         if ahead is None:
             return NOT_SENT
@@ -125,15 +133,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._ahead = None
         if ahead.name != name or ahead.params != tuple(params) or ahead.raw is not self.connection:
             return NOT_SENT
+        if ahead.error is not None:
+            raise ahead.error
         return ahead.rows
 
     def discard_ahead(self) -> None:
-        """Receive and drop the statement sent ahead, if any (the request did not need it)."""
+        """Receive and drop the statement sent ahead, if any (the request did not need
+        it); a failure of that statement is dropped with it."""
         if self._ahead is not None:
             self._receive_ahead()
             self._ahead = None
 
     def _receive_ahead(self) -> None:
+        """Wait for the statement ahead and keep its rows, or its error, for collect_ahead."""
         ahead = self._ahead
         if ahead is None or ahead.received:
             return
@@ -153,12 +165,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
                     pass
                 if result is None or result.status != pq.ExecStatus.TUPLES_OK:
                     raise _error(result, ahead.raw.info.encoding)
-                loader = Transformer(ahead.raw)
+                loader = self._loader_for(ahead.raw)
                 loader.set_pgresult(result)
                 ahead.rows = loader.load_rows(0, result.ntuples, tuple)
-        except BaseException:
-            self._ahead = None
-            raise
+                loader.set_pgresult(None)
+        except DatabaseError as exc:
+            ahead.error = exc
         finally:
             if self.queries_logged:
                 self.queries_log.append(
@@ -167,6 +179,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
                         "time": f"{time.monotonic() - ahead.started:.3f}",
                     }
                 )
+
+    def _loader_for(self, raw: Any) -> abc.Transformer:
+        # One per connection: making one, and finding each column's loader, cost
+        # more than the rest of receiving the rows.
+        if self._loader is None or self._loader[0] is not raw:
+            self._loader = (raw, Transformer(raw))
+        return self._loader[1]
 
     # Everything else that uses the connection receives the statement ahead first.
 
