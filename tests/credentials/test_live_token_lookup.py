@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from credentials import secrets as credential_secrets
 from credentials import selectors, services
+from credentials.models import AccessToken, OAuthClient, ServiceAccount
+from tango_portal.models import Team
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +56,35 @@ def test_postgresql_prepares_the_lookup_once_and_keeps_it_across_rollbacks(token
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'tango_live_token'")
         assert cursor.fetchone() == (1,)
+
+
+def _the_token_row(token: str):
+    return AccessToken.objects.select_related("client__team", "service_account").get(
+        token_digest=credential_secrets.digest(token)
+    )
+
+
+@pytest.mark.parametrize(
+    "kill",
+    [
+        lambda row: AccessToken.objects.filter(pk=row.pk).update(revoked_at=timezone.now()),
+        lambda row: OAuthClient.objects.filter(pk=row.client_id).update(deactivated_at=timezone.now()),
+        lambda row: Team.objects.filter(pk=row.client.team_id).update(oauth_enabled=False),
+        lambda row: ServiceAccount.objects.filter(pk=row.service_account_id).update(
+            deleted_at=timezone.now(), password_hash=""
+        ),
+    ],
+    ids=["revoked", "client deactivated", "oauth off", "account deleted"],
+)
+def test_the_lookup_itself_refuses_a_token_whatever_else_revoked_it(token, kill):
+    # Written straight to the rows, as if the service had not revoked the token too.
+    kill(_the_token_row(token))
+
+    assert selectors.live_token_by_value(token=token) is None
+
+
+def test_the_lookup_refuses_an_expired_token_by_the_applications_clock(token):
+    row = _the_token_row(token)
+
+    assert selectors.live_token_by_value(token=token, now=row.expires_at - timedelta(seconds=1)) is not None
+    assert selectors.live_token_by_value(token=token, now=row.expires_at) is None

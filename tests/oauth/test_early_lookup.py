@@ -45,7 +45,12 @@ def token(creds) -> str:
 
 
 def lookup_of(token: str) -> tuple[str, tuple[str, ...]]:
-    return ("tango_live_token", (credential_secrets.digest(token),))
+    """The live-token lookup of this token, as sent ahead: its name and text parameters."""
+    lookup = selectors._live_token_lookup(connection.alias)
+    values = {selectors._DIGEST_PLACEHOLDER: credential_secrets.digest(token)}
+    params = tuple(selectors._as_text(selectors._lookup_params(lookup, values)))
+    assert credential_secrets.digest(token) in params
+    return (lookup.name, params)
 
 
 def whoami(authorization: str, method: str = "get"):
