@@ -3,12 +3,15 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from django.db import connection
 from django.test import Client
 
-from credentials import db_triggers
+from credentials import db_triggers, services
+from credentials import secrets as credential_secrets
+from credentials.models import OAuthClient, ServiceAccount
 from tango_portal.models import Membership, Team, User
 from tests.factories import PASSWORD, MembershipFactory, TeamFactory
 
@@ -169,3 +172,27 @@ def user_password() -> str:
 
 def browser_available() -> bool:
     return os.path.exists(CHROMIUM) or shutil.which("chromium") is not None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    value: str
+    client: OAuthClient
+    account: ServiceAccount
+
+
+@pytest.fixture
+def issued_token(team, manager) -> IssuedToken:
+    """A live 24-hour access token of `team`, issued through the services (no HTTP)."""
+    client, _ = services.oauth_client_create(actor=manager, team=team)
+    account, _ = services.service_account_create(actor=manager, team=team)
+    value = credential_secrets.generate(credential_secrets.Kind.ACCESS_TOKEN)
+    services.access_token_issue(
+        token=value,
+        client=client,
+        service_account=account,
+        audience="https://api.tangocard.com/",
+        scope="raas.all",
+        expires_in=86400,
+    )
+    return IssuedToken(value=value, client=client, account=account)

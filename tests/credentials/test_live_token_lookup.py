@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from credentials import secrets as credential_secrets
-from credentials import selectors, services
+from credentials import selectors
 from credentials.models import AccessToken, OAuthClient, ServiceAccount
 from tango_portal.models import Team
 
@@ -17,19 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def token(team, manager) -> str:
-    client, _ = services.oauth_client_create(actor=manager, team=team)
-    account, _ = services.service_account_create(actor=manager, team=team)
-    value = credential_secrets.generate(credential_secrets.Kind.ACCESS_TOKEN)
-    services.access_token_issue(
-        token=value,
-        client=client,
-        service_account=account,
-        audience="https://api.tangocard.com/",
-        scope="raas.all",
-        expires_in=86400,
-    )
-    return value
+def token(issued_token) -> str:
+    return issued_token.value
 
 
 def test_lookup_finds_a_live_token_and_nothing_else(token, django_assert_num_queries):

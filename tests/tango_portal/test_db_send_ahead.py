@@ -9,8 +9,7 @@ from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from psycopg.pq import TransactionStatus
 
-from credentials import secrets as credential_secrets
-from credentials import selectors, services
+from credentials import selectors
 from tango_portal.db.postgresql.base import NOT_SENT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -105,18 +104,8 @@ def test_a_transaction_ended_meanwhile_leaves_the_rows_to_collect(echo, rolled_b
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_lookup_sent_ahead_sees_what_was_committed_before(team, manager):
-    client, _ = services.oauth_client_create(actor=manager, team=team)
-    account, _ = services.service_account_create(actor=manager, team=team)
-    token = credential_secrets.generate(credential_secrets.Kind.ACCESS_TOKEN)
-    services.access_token_issue(
-        token=token,
-        client=client,
-        service_account=account,
-        audience="https://api.tangocard.com/",
-        scope="raas.all",
-        expires_in=86400,
-    )
+def test_a_lookup_sent_ahead_sees_what_was_committed_before(issued_token):
+    token, client, account = issued_token.value, issued_token.client, issued_token.account
 
     assert selectors.live_token_lookup_ahead(token=token) is True
     with CaptureQueriesContext(connection) as captured:
