@@ -6,7 +6,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from oauthlib.common import Request as OAuthlibRequest
@@ -153,6 +153,19 @@ def test_a_failed_lookup_the_view_never_collects_does_not_change_the_answer(toke
     assert connection._ahead is None
     connection._prepared_on.clear()
     assert whoami(f"Bearer {token}").status_code == HTTPStatus.OK
+
+
+@pytest.mark.postgres
+def test_when_sending_ahead_fails_the_view_looks_the_token_up_itself(token, creds, monkeypatch):
+    def fail(self, name, params):
+        raise OperationalError("the server closed the connection")
+
+    monkeypatch.setattr(DatabaseWrapper, "send_ahead", fail)
+
+    response = whoami(f"Bearer {token}")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["client_id"] == creds.client.client_id
 
 
 @pytest.mark.parametrize(
