@@ -191,7 +191,6 @@ def service_account_for_token(*, team: Team, username: str) -> ServiceAccount | 
 @dataclass(frozen=True)
 class _CompiledLookup:
     name: str
-    sql: str
     params: tuple[object, ...]
     # The same SQL with named parameters (%(p0)s, ...). Django's SQLite backend turns
     # positional %s into ? with a regular expression over the whole statement on every
@@ -209,7 +208,6 @@ def _compile(name: str, queryset: QuerySet[Any]) -> _CompiledLookup:
     numbered = iter(range(1, len(params) + 1))
     return _CompiledLookup(
         name=name,
-        sql=sql,
         params=tuple(params),
         named_sql=re.sub(r"(?<!%)%s", lambda _match: f"%(p{next(named)})s", sql),
         prepared_sql=re.sub(r"(?<!%)%s", lambda _match: f"${next(numbered)}", sql),
@@ -234,11 +232,16 @@ def _lookup_params(lookup: _CompiledLookup, values: dict[str, object]) -> list[A
 
 
 def _as_text(params: list[Any]) -> list[str | None]:
-    # PostgreSQL's text input of each parameter, as a statement sent ahead passes them.
-    return [
-        None if param is None else ("true" if param else "false") if isinstance(param, bool) else str(param)
-        for param in params
-    ]
+    """Each parameter in PostgreSQL's text input form, as a statement sent ahead passes them."""
+    return [_text_input(param) for param in params]
+
+
+def _text_input(param: object) -> str | None:
+    if param is None:
+        return None
+    if isinstance(param, bool):
+        return "true" if param else "false"
+    return str(param)
 
 
 def _run_lookup(lookup: _CompiledLookup, values: dict[str, object]) -> tuple[Any, ...] | None:

@@ -17,6 +17,7 @@ from credentials import selectors, services
 from credentials.oauth.middleware import bearer_token
 from tango_portal.db.postgresql.base import DatabaseWrapper
 from tests.oauth.conftest import basic, request_token
+from tests.pg_sessions import terminate_backend
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +167,22 @@ def test_when_sending_ahead_fails_the_view_looks_the_token_up_itself(token, cred
 
     assert response.status_code == HTTPStatus.OK
     assert response.json()["client_id"] == creds.client.client_id
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_closed_is_replaced_before_the_lookup_is_sent(token, creds):
+    assert whoami(f"Bearer {token}").status_code == HTTPStatus.OK  # prepares the lookup
+    raw = connection.connection
+    terminate_backend(raw.info.backend_pid)
+    connection.health_check_enabled = True
+    connection.health_check_done = False  # a new request, as close_old_connections leaves it
+
+    response = whoami(f"Bearer {token}")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["client_id"] == creds.client.client_id
+    assert connection.connection is not raw
 
 
 @pytest.mark.parametrize(

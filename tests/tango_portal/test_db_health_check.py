@@ -3,12 +3,11 @@ check (and a reconnect) for one the server has closed."""
 
 from __future__ import annotations
 
-import time
-
-import psycopg
 import pytest
 from django.db import connection
 from django.db.backends.postgresql.base import DatabaseWrapper as DjangoPostgreSQL
+
+from tests.pg_sessions import terminate_backend
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -41,12 +40,7 @@ def test_a_quiet_connection_is_reused_without_asking_the_server(health_checked, 
 def test_a_connection_the_server_terminated_is_replaced_before_the_request_uses_it(health_checked):
     raw = health_checked.connection
     pid = raw.info.backend_pid
-    with psycopg.connect(**health_checked.get_connection_params(), autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
-        deadline = time.monotonic() + 10
-        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+    terminate_backend(pid)
     new_request(health_checked)
     with health_checked.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")

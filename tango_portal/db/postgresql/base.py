@@ -75,6 +75,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         rollback does not remove it), so it is made again only on a new connection;
         one left by an earlier use of the same session is replaced.
         """
+        # A connection the server has closed is replaced first, as before any query.
+        self.close_if_health_check_failed()
         if self.connection is not None and self._prepared_on.get(name) is self.connection:
             return
         with self.cursor() as cursor:
@@ -102,13 +104,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def send_ahead(self, name: str, params: Sequence[str | None]) -> bool:
         """Start the prepared statement `name` with text `params`; do not wait for it.
 
-        The statement must already be prepared on this connection (PREPARE). Answers
-        whether it was sent: not when the connection is in a failed transaction or
-        busy, in which case the caller simply runs the statement when it needs it.
+        Answers whether it was sent: not when the statement is not prepared (`prepare`)
+        on this connection, nor when the connection is in a failed transaction or busy;
+        the caller then simply runs the statement when it needs it.
         """
         self.discard_ahead()
+        self.close_if_health_check_failed()
         self.ensure_connection()
         raw = self.connection
+        if self._prepared_on.get(name) is not raw:
+            return False
         if raw.info.transaction_status not in (TransactionStatus.IDLE, TransactionStatus.INTRANS):
             return False
         encoded = [None if value is None else value.encode() for value in params]
