@@ -112,7 +112,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         raw = self.connection
-        if raw is None or self._prepared_on.get(name) is not raw:
+        if raw is None:
+            return False
+        if self._prepared_on.get(name) is not self.connection:
             return False
         if raw.info.transaction_status not in (TransactionStatus.IDLE, TransactionStatus.INTRANS):
             return False
