@@ -10,8 +10,11 @@ from django.http import HttpRequest
 from credentials.models import AccessToken, ApiKey, CredentialHistory, OAuthClient, ServiceAccount
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Nothing can be added, changed or deleted here; the portal's services own writes."""
+class ReadOnlyMixin:
+    """Nothing can be added, changed or deleted here; the portal's services own writes.
+
+    For a ModelAdmin (ReadOnlyAdmin) or an inline.
+    """
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -21,6 +24,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(OAuthClient)

@@ -33,6 +33,17 @@ def hash_of_row(row: object, names: tuple[str, ...]) -> str:
     return hash_of({name: getattr(row, name) for name in names}, names)
 
 
+def head(model: type[Model], team_id: int) -> str:
+    """The hash of the team's newest row, which the next row links to (GENESIS if none)."""
+    newest = (
+        model._default_manager.filter(team_id=team_id)
+        .order_by("-id")
+        .values_list("row_hash", flat=True)
+        .first()
+    )
+    return newest or GENESIS
+
+
 @dataclass(frozen=True)
 class ChainReport:
     record: str
@@ -59,7 +70,7 @@ def verify_chain(
     A changed row no longer matches its own hash; a removed row leaves its successor
     pointing at a hash that is not its predecessor's.
     """
-    previous = ""
+    previous = GENESIS
     count = 0
     rows: Iterator[dict[str, Any]] = (
         model._default_manager.filter(team_id=team_id)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from credentials.validators import DISPLAY_NAME_MAX_LENGTH, clean_display_name
 
@@ -52,10 +51,3 @@ class ConfirmForm(forms.Form):
     def __init__(self, *args: Any, label: str = "I understand this cannot be undone", **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["confirm"].label = label
-
-
-def first_error(form: forms.Form) -> str:
-    for errors in form.errors.values():
-        for error in errors:
-            return str(error)
-    raise ValidationError("invalid")

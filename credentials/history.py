@@ -14,8 +14,6 @@ from credentials import chain
 from credentials.models import CredentialHistory, CredentialType
 from tango_portal.models import Team, User
 
-GENESIS = chain.GENESIS
-
 # The fields a row's hash covers, in order. Changing this list breaks every chain.
 CHAINED_FIELDS = (
     "team_id",
@@ -39,10 +37,7 @@ def row_hash(row: CredentialHistory) -> str:
 
 def chain_head(team: Team) -> str:
     """The hash of the team's newest history row ("" for an empty history)."""
-    return (
-        CredentialHistory.objects.filter(team=team).order_by("-id").values_list("row_hash", flat=True).first()
-        or GENESIS
-    )
+    return chain.head(CredentialHistory, team.pk)
 
 
 def record(
@@ -68,12 +63,7 @@ def record(
         raise ValueError(f"Unknown credential type {credential_type!r}.")
     with transaction.atomic():
         Team.objects.select_for_update().only("id").get(pk=team.pk)
-        previous = (
-            CredentialHistory.objects.filter(team=team)
-            .order_by("-id")
-            .values_list("row_hash", flat=True)
-            .first()
-        )
+        previous = chain_head(team)
         # Microseconds are kept, but stored through the database's own precision.
         occurred_at = timezone.now()
         row = CredentialHistory(
@@ -88,7 +78,7 @@ def record(
             actor_email=(actor.email if actor else "")[:254],
             ip_address=ip_address,
             details=details or {},
-            prev_hash=previous or GENESIS,
+            prev_hash=previous,
         )
         row.row_hash = row_hash(row)
         row.save()

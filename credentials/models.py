@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from tango_portal.append_only import AppendOnlyError, AppendOnlyModel, AppendOnlyQuerySet
+from tango_portal.append_only import AppendOnlyError, AppendOnlyModel
 from tango_portal.models import Team
 
 __all__ = ["AppendOnlyError"]
@@ -213,8 +213,6 @@ class CredentialHistory(AppendOnlyModel):
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     row_hash = models.CharField(max_length=64, editable=False)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "credential history entry"

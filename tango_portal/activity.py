@@ -16,7 +16,6 @@ from credentials import chain
 from tango_portal.models import Membership, Team, TeamActivity, User
 
 Action = TeamActivity.Action
-GENESIS = chain.GENESIS
 
 # The fields a row's hash covers, in order. Changing this list breaks every chain.
 CHAINED_FIELDS = (
@@ -58,9 +57,6 @@ def record(
         raise ValueError(f"Unknown team activity action {action!r}.")
     with transaction.atomic():
         Team.objects.select_for_update().only("id").get(pk=team.pk)
-        previous = (
-            TeamActivity.objects.filter(team=team).order_by("-id").values_list("row_hash", flat=True).first()
-        )
         row = TeamActivity(
             team=team,
             occurred_at=timezone.now(),
@@ -73,7 +69,7 @@ def record(
             subject_email=(subject.email if subject else "")[:254],
             from_value=from_value[:60],
             to_value=to_value[:60],
-            prev_hash=previous or GENESIS,
+            prev_hash=chain.head(TeamActivity, team.pk),
         )
         row.row_hash = row_hash(row)
         row.save()

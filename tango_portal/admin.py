@@ -1,30 +1,18 @@
-from typing import Any
-
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.http import HttpRequest
 
-from credentials.admin import ReadOnlyAdmin
+from credentials.admin import ReadOnlyAdmin, ReadOnlyMixin
 from tango_portal.models import Membership, SignupInvitation, Team, TeamActivity, User
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ReadOnlyMixin, admin.TabularInline):
     """Memberships are shown, not edited: the portal's Users page changes them, so every
     change lands in the team activity record."""
 
     model = Membership
     extra = 0
     fields = ("user", "role", "api_keys_permission", "created_at")
-    readonly_fields = ("user", "role", "api_keys_permission", "created_at")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    readonly_fields = fields
 
 
 @admin.register(Team)

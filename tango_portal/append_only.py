@@ -33,6 +33,8 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
 class AppendOnlyModel(models.Model):
     """A row is saved once, by an INSERT; saving it again or deleting it raises."""
 
+    objects = AppendOnlyQuerySet.as_manager()
+
     class Meta:
         abstract = True
 

@@ -9,20 +9,28 @@ from tango_portal import members_services
 from tango_portal.models import Membership, User
 
 
+def _full_name_field(*, label: str, autocomplete: str, help_text: str = "") -> forms.CharField:
+    """A person's name; each form's clean_full_name applies members_services.clean_full_name."""
+    return forms.CharField(
+        label=label,
+        strip=False,
+        # Longer input reaches the cleaner and gets its clear message rather than being cut.
+        # (This max_length is also the input's maxlength.)
+        max_length=members_services.FULL_NAME_MAX_LENGTH * 4,
+        widget=forms.TextInput(attrs={"autocomplete": autocomplete}),
+        help_text=help_text,
+    )
+
+
 class MemberAddForm(forms.Form):
     email = forms.CharField(
         label="Email address",
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off", "maxlength": 254}),
     )
-    full_name = forms.CharField(
+    full_name = _full_name_field(
         label="Name",
-        strip=False,
-        # Longer input reaches the cleaner and gets its clear message rather than being cut.
-        max_length=members_services.FULL_NAME_MAX_LENGTH * 4,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "maxlength": members_services.FULL_NAME_MAX_LENGTH}
-        ),
+        autocomplete="off",
         help_text="Used only if they do not have a Tango Portal account yet.",
     )
 
@@ -36,7 +44,11 @@ class MemberAddForm(forms.Form):
 class MemberChangeForm(forms.Form):
     """A member's role and Tango API keys permission, starting from what they have now."""
 
-    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices)
+    role = forms.ChoiceField(
+        label="Role",
+        choices=Membership.Role.choices,
+        help_text="Admins manage members, roles and permissions on this page.",
+    )
     api_keys_permission = forms.ChoiceField(
         label="Tango API keys",
         choices=Membership.ApiKeysPermission.choices,
@@ -54,14 +66,7 @@ class MemberChangeForm(forms.Form):
 class SignupForm(forms.Form):
     """Set a name and a password for an account made by an admin; Django's password validators apply."""
 
-    full_name = forms.CharField(
-        label="Your name",
-        strip=False,
-        max_length=members_services.FULL_NAME_MAX_LENGTH * 4,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "name", "maxlength": members_services.FULL_NAME_MAX_LENGTH}
-        ),
-    )
+    full_name = _full_name_field(label="Your name", autocomplete="name")
     new_password1 = forms.CharField(
         label="Password",
         strip=False,

@@ -51,14 +51,6 @@ def membership_get(*, team: Team, pk: int) -> Membership:
     return get_object_or_404(Membership.objects.filter(team=team).select_related("user", "team"), pk=pk)
 
 
-def membership_for(*, team: Team, user: User) -> Membership | None:
-    return Membership.objects.filter(team=team, user=user).select_related("user").first()
-
-
-def admin_count(*, team: Team) -> int:
-    return Membership.objects.filter(team=team, role=Membership.Role.ADMIN).count()
-
-
 def activity_for_team(*, team: Team) -> QuerySet[TeamActivity]:
     """The team's activity record, newest first (served by teamactivity_team_newest)."""
     return TeamActivity.objects.filter(team=team).order_by("-occurred_at", "-id")

@@ -296,36 +296,33 @@ def member_change(
         _lock_team(team)
         _require_admin(actor, team)
         target = _locked_member(team, membership)
-        old_role, old_permission = target.role, target.api_keys_permission
-        if old_role == Role.ADMIN and role != Role.ADMIN and not _other_admins_exist(team, target):
+        if target.role == Role.ADMIN and role != Role.ADMIN and not _other_admins_exist(team, target):
             raise LastAdmin(_last_admin_message(actor, target, "demote"))
-        changed = []
-        if role != old_role:
+        changed: list[tuple[str, TeamActivity.Action, str, str]] = []  # field, action, from, to
+        if role != target.role:
+            changed.append(("role", Action.ROLE_CHANGED, target.role, role))
             target.role = role
-            changed.append("role")
-        if api_keys_permission != old_permission:
+        if api_keys_permission != target.api_keys_permission:
+            changed.append(
+                (
+                    "api_keys_permission",
+                    Action.PERMISSION_CHANGED,
+                    target.api_keys_permission,
+                    api_keys_permission,
+                )
+            )
             target.api_keys_permission = api_keys_permission
-            changed.append("api_keys_permission")
         if not changed:
             return target
-        target.save(update_fields=changed)
-        if role != old_role:
+        target.save(update_fields=[field for field, _, _, _ in changed])
+        for _, action, old_value, new_value in changed:
             activity.record(
                 team=team,
                 actor=actor,
-                action=Action.ROLE_CHANGED,
+                action=action,
                 subject=target.user,
-                from_value=old_role,
-                to_value=role,
-            )
-        if api_keys_permission != old_permission:
-            activity.record(
-                team=team,
-                actor=actor,
-                action=Action.PERMISSION_CHANGED,
-                subject=target.user,
-                from_value=old_permission,
-                to_value=api_keys_permission,
+                from_value=old_value,
+                to_value=new_value,
             )
         return target
 

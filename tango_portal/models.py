@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
-from tango_portal.append_only import AppendOnlyModel, AppendOnlyQuerySet
+from tango_portal.append_only import AppendOnlyModel
 
 
 class UserManager(BaseUserManager["User"]):
@@ -152,10 +151,6 @@ class SignupInvitation(models.Model):
     def __str__(self) -> str:
         return f"sign-up link for {self.user} to {self.team}"
 
-    def is_usable(self, now: datetime | None = None) -> bool:
-        now = now or timezone.now()
-        return self.used_at is None and self.revoked_at is None and self.expires_at > now
-
 
 class TeamActivity(AppendOnlyModel):
     """One change to who is in a team and what they may do. Append-only, database included.
@@ -201,8 +196,6 @@ class TeamActivity(AppendOnlyModel):
     to_value = models.CharField("to", max_length=60, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     row_hash = models.CharField(max_length=64, editable=False)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "team activity entry"

@@ -27,4 +27,6 @@ def run_concurrently(jobs: list[Callable[[], object]], *, timeout: float = 120) 
         thread.start()
     for thread in threads:
         thread.join(timeout=timeout)
+    # A job still running would leave None in its slot, which could pass for a result.
+    assert not any(thread.is_alive() for thread in threads), f"a job outlived the {timeout}s timeout"
     return results

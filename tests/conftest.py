@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 
 import pytest
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 
-from credentials import db_triggers, services
+from credentials import db_triggers, history, services
 from credentials import secrets as credential_secrets
 from credentials.models import OAuthClient, ServiceAccount
 from tango_portal.models import Membership, Team, User
@@ -134,10 +136,54 @@ def outsider(other_team) -> User:
     return _member(other_team, Role.ADMIN, Perm.MANAGE, "globex-admin@example.com", "Gloria Globex")
 
 
+def membership_of(user: User, team: Team) -> Membership:
+    return Membership.objects.get(user=user, team=team)
+
+
+def change_member(
+    actor: User, team: Team, user: User, *, role: str, permission: str, of_team: Team | None = None
+) -> Membership:
+    """`member_change` by `actor` in `team` on `user`'s membership of `of_team` (by default `team`)."""
+    from tango_portal import members_services
+
+    return members_services.member_change(
+        actor=actor,
+        team=team,
+        membership=membership_of(user, of_team or team),
+        role=role,
+        api_keys_permission=permission,
+    )
+
+
 def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def is_fragment(response: HttpResponse) -> bool:
+    return "<html" not in response.content.decode()
+
+
+def no_store(response: HttpResponse) -> bool:
+    return "no-store" in response.get("Cache-Control", "")
+
+
+def plain_and_htmx(
+    send: Callable[..., HttpResponse], *args: object, status: int = HTTPStatus.OK, **kwargs: object
+) -> list[HttpResponse]:
+    """Send one request plainly and as htmx (`send` is a test client's get or post).
+
+    Both must answer `status`, the plain one with a full page and the htmx one with a
+    fragment; the two responses are returned in that order for the caller's own checks.
+    """
+    responses = []
+    for headers in ({}, {"HX-Request": "true"}):
+        response = send(*args, headers=headers, **kwargs)
+        assert response.status_code == status, (headers, response.status_code)
+        assert is_fragment(response) is bool(headers), headers
+        responses.append(response)
+    return responses
 
 
 @pytest.fixture
@@ -158,6 +204,24 @@ def member_client(member) -> Client:
 @pytest.fixture
 def outsider_client(outsider) -> Client:
     return client_for(outsider)
+
+
+class HistoryDown(RuntimeError):
+    """What writing credential history raises once `history_down()` has been called."""
+
+
+@pytest.fixture
+def history_down(monkeypatch) -> Callable[[], None]:
+    """Call it to make every later write of credential history fail with HistoryDown.
+
+    A call rather than a fixture that acts at once, so a test makes its own objects
+    (and their history rows) first.
+    """
+
+    def fail(**kwargs: object) -> None:
+        raise HistoryDown("history is unavailable")
+
+    return lambda: monkeypatch.setattr(history, "record", fail)
 
 
 @pytest.fixture

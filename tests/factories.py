@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
+from credentials import secrets as credential_secrets
+from credentials.models import AccessToken
 from tango_portal.models import Membership, Team, User
 
 PASSWORD = "correct horse battery staple"
@@ -42,3 +47,17 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     team = factory.SubFactory(TeamFactory)
     role = Membership.Role.MEMBER
     api_keys_permission = Membership.ApiKeysPermission.MANAGE
+
+
+class AccessTokenFactory(factory.django.DjangoModelFactory):
+    """A live 24-hour token; pass its `client`. Only the digest of a fresh value is stored."""
+
+    class Meta:
+        model = AccessToken
+
+    token_digest = factory.LazyFunction(
+        lambda: credential_secrets.digest(credential_secrets.generate(credential_secrets.Kind.ACCESS_TOKEN))
+    )
+    audience = "https://api.tangocard.com/"
+    scope = "raas.all"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=24))

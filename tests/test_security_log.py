@@ -77,6 +77,8 @@ def test_token_failures_and_throttling_are_logged_and_secrets_redacted(team, man
     assert failed[0]["client_id"] == client.client_id
     assert failed[0]["ip"] == "203.0.113.77"
     assert any(e["event"] == "token_throttled" for e in logged)
+    # The pasted secret was logged, as a redacted client ID, not left out.
+    assert (failed[-1]["error"], failed[-1]["client_id"]) == ("invalid_client", "[redacted]")
     assert secret not in caplog.text
     assert password not in caplog.text
 

@@ -119,6 +119,7 @@ def test_every_url_refuses_another_teams_objects(first_team, outsider_client, ot
 
 
 def test_urls_without_identifiers_show_nothing_of_another_team(first_team, outsider_client):
+    shown = []
     for route in url_patterns():
         if PARAM.search(route):
             continue
@@ -128,12 +129,16 @@ def test_urls_without_identifiers_show_nothing_of_another_team(first_team, outsi
             body = response.content.decode(errors="replace")
             for marker in first_team["markers"]:
                 assert marker not in body, (route, marker)
+            shown.append(route)
+    # The outsider manages their own team, so its pages open: the check above really ran.
+    assert {"team/api-credentials/", "team/api-credentials/history/", "team/users/"} <= set(shown), shown
 
 
 def test_history_parameters_cannot_reach_another_team(first_team, outsider_client, team):
     crafted = f"?team={team.pk}&team_id={team.pk}&q={first_team['markers'][1]}&credential_type=api_key"
     for suffix in ("", "&_export=csv", "&_export=json"):
         response = outsider_client.get("/team/api-credentials/history/" + crafted + suffix)
+        assert response.status_code == HTTPStatus.OK, suffix
         body = b"".join(response.streaming_content) if response.streaming else response.content
         for marker in first_team["markers"]:
             assert marker.encode() not in body

@@ -13,12 +13,23 @@ from credentials.models import ApiKey
 from credentials.tables.clients import created_cell, last_used_cell
 
 
-class ApiKeyTable(tables.Table):
-    """Platform name, masked key, created (by), last used, and actions (Manage only)."""
+class _ApiKeyColumns(tables.Table):
+    """The columns every API-key table starts with."""
 
     platform_name = tables.Column(verbose_name="Platform name")
     masked = tables.Column(verbose_name="API key", accessor="masked", empty_values=())
     created_at = tables.Column(verbose_name="Created")
+
+    def render_masked(self, value: str) -> SafeString:
+        return format_html("<code>{}</code>", value)
+
+    def render_created_at(self, value: datetime, record: ApiKey) -> SafeString:
+        return created_cell(value, record.created_by)
+
+
+class ApiKeyTable(_ApiKeyColumns):
+    """Platform name, masked key, created (by), last used, and actions (Manage only)."""
+
     last_used_at = tables.Column(verbose_name="Last used", empty_values=())
     actions = tables.TemplateColumn(
         template_name="credentials/api_keys/_actions_cell.html",
@@ -39,22 +50,13 @@ class ApiKeyTable(tables.Table):
             kwargs["exclude"] = (*kwargs.get("exclude", ()), "actions")
         super().__init__(*args, **kwargs)
 
-    def render_masked(self, value: str) -> SafeString:
-        return format_html("<code>{}</code>", value)
-
-    def render_created_at(self, value: datetime, record: ApiKey) -> SafeString:
-        return created_cell(value, record.created_by)
-
     def render_last_used_at(self, value: datetime | None) -> SafeString:
         return last_used_cell(value)
 
 
-class DeactivatedApiKeyTable(tables.Table):
+class DeactivatedApiKeyTable(_ApiKeyColumns):
     """Deactivated API keys: kept for the record, never usable again."""
 
-    platform_name = tables.Column(verbose_name="Platform name")
-    masked = tables.Column(verbose_name="API key", accessor="masked", empty_values=())
-    created_at = tables.Column(verbose_name="Created")
     deactivated_at = tables.DateTimeColumn(verbose_name="Deactivated", format="M j, Y H:i")
 
     class Meta:
@@ -63,9 +65,3 @@ class DeactivatedApiKeyTable(tables.Table):
         orderable = False
         attrs = {"class": "table", "id": "deactivated-api-keys-table"}
         empty_text = "No deactivated API keys."
-
-    def render_masked(self, value: str) -> SafeString:
-        return format_html("<code>{}</code>", value)
-
-    def render_created_at(self, value: datetime, record: ApiKey) -> SafeString:
-        return created_cell(value, record.created_by)

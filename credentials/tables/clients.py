@@ -25,7 +25,7 @@ def needs_rotation(client: OAuthClient, now: datetime | None = None) -> bool:
 
 
 def created_cell(value: datetime, creator: Any) -> SafeString:
-    """Date and, when known, who created it (shared by the client and API-key tables)."""
+    """Date and, when known, who created it (shared by every credential table)."""
     name = creator.get_full_name() if creator else "a former member"
     return format_html(
         '<time datetime="{}">{}</time><br><span class="muted">by {}</span>',
@@ -45,12 +45,11 @@ def last_used_cell(value: datetime | None) -> SafeString:
     )
 
 
-class OAuthClientTable(tables.Table):
-    """Display name, client ID (copy), created (by), last used, age, and actions.
+class _ClientColumns(tables.Table):
+    """The columns every client-credentials table starts with.
 
     Every column reads the row itself or `created_by`, which the selector joins, so a
-    page costs the same number of queries whatever its length. The actions column is
-    left out for users without Manage.
+    page costs the same number of queries whatever its length.
     """
 
     display_name = tables.TemplateColumn(
@@ -63,6 +62,17 @@ class OAuthClientTable(tables.Table):
         verbose_name="Client ID",
     )
     created_at = tables.Column(verbose_name="Created")
+
+    def render_created_at(self, value: datetime, record: OAuthClient) -> SafeString:
+        return created_cell(value, record.created_by)
+
+
+class OAuthClientTable(_ClientColumns):
+    """Display name, client ID (copy), created (by), last used, age, and actions.
+
+    The actions column is left out for users without Manage.
+    """
+
     last_used_at = tables.Column(verbose_name="Last used", empty_values=())
     age = tables.Column(verbose_name="Age", accessor="created_at", empty_values=())
     actions = tables.TemplateColumn(
@@ -87,9 +97,6 @@ class OAuthClientTable(tables.Table):
             kwargs["exclude"] = (*kwargs.get("exclude", ()), "actions")
         super().__init__(*args, **kwargs)
 
-    def render_created_at(self, value: datetime, record: OAuthClient) -> SafeString:
-        return created_cell(value, record.created_by)
-
     def render_last_used_at(self, value: datetime | None) -> SafeString:
         return last_used_cell(value)
 
@@ -105,19 +112,9 @@ class OAuthClientTable(tables.Table):
         return format_html("{}", age)
 
 
-class DeactivatedOAuthClientTable(tables.Table):
+class DeactivatedOAuthClientTable(_ClientColumns):
     """Deactivated client credentials: kept for the record, never usable again."""
 
-    display_name = tables.TemplateColumn(
-        template_name="credentials/clients/_name_cell.html",
-        verbose_name="Display name",
-        empty_values=(),
-    )
-    client_id = tables.TemplateColumn(
-        template_name="credentials/clients/_client_id_cell.html",
-        verbose_name="Client ID",
-    )
-    created_at = tables.Column(verbose_name="Created")
     deactivated_at = tables.DateTimeColumn(verbose_name="Deactivated", format="M j, Y H:i")
 
     class Meta:
@@ -126,6 +123,3 @@ class DeactivatedOAuthClientTable(tables.Table):
         orderable = False
         attrs = {"class": "table", "id": "deactivated-clients-table"}
         empty_text = "No deactivated client credentials."
-
-    def render_created_at(self, value: datetime, record: OAuthClient) -> SafeString:
-        return created_cell(value, record.created_by)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from credentials.models import ServiceAccount
+from credentials.tables.clients import created_cell
 
 
 class ServiceAccountTable(tables.Table):
@@ -56,11 +56,5 @@ class ServiceAccountTable(tables.Table):
             value,
         )
 
-    def render_created_at(self, value: Any, record: ServiceAccount) -> str:
-        creator = record.created_by.get_full_name() if record.created_by else "a former member"
-        return format_html(
-            '<time datetime="{}">{}</time><br><span class="muted">by {}</span>',
-            value.isoformat(),
-            date_format(timezone.localtime(value), "M j, Y"),
-            creator,
-        )
+    def render_created_at(self, value: datetime, record: ServiceAccount) -> SafeString:
+        return created_cell(value, record.created_by)

@@ -26,6 +26,7 @@ from credentials.forms import ConfirmForm, DisplayNameForm
 from credentials.models import ServiceAccount
 from credentials.tables.service_accounts import ServiceAccountTable
 from credentials.views.common import client_ip, credentials_view, no_store, page_context
+from tango_portal.htmx import is_htmx, template_for
 from tango_portal.models import Membership
 from tango_portal.sudo import sudo_required
 
@@ -52,7 +53,7 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _htmx(request: HttpRequest) -> HtmxDetails:
-    """What HtmxMiddleware learnt of the request (falsy when htmx did not send it)."""
+    """What HtmxMiddleware learnt of the request, for its target and whether it is boosted."""
     return cast(HtmxHttpRequest, request).htmx
 
 
@@ -77,8 +78,7 @@ def section_context(request: HttpRequest, membership: Membership) -> dict[str, A
 @credentials_view("view")
 def service_account_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     context = page_context(membership, **_list_context(request, membership, LIST_PER_PAGE))
-    template = "credentials/service_accounts/list.html"
-    return render(request, f"{template}#table" if _htmx(request) else template, context)
+    return render(request, template_for(request, "credentials/service_accounts/list.html", "table"), context)
 
 
 def _create_page(
@@ -217,8 +217,8 @@ def _rename_response(
         context = _detail_context(membership, account, rename_form=form, saved=saved, error=error)
         return render(request, "credentials/service_accounts/detail.html#summary", context, status=status)
     context = page_context(membership, account=account, rename_form=form, saved=saved, error=error)
-    template = "credentials/service_accounts/rename.html"
-    return render(request, f"{template}#rename-form" if htmx else template, context, status=status)
+    template = template_for(request, "credentials/service_accounts/rename.html", "rename-form")
+    return render(request, template, context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -248,7 +248,7 @@ def service_account_rename(request: HttpRequest, membership: Membership, pk: int
     except ValidationError as error:
         form.add_error("display_name", error)
         return _rename_response(request, membership, account, form, status=HTTPStatus.BAD_REQUEST)
-    if not _htmx(request):
+    if not is_htmx(request):
         name = account.display_name
         messages.success(request, f"Display name saved: “{name}”." if name else "Display name removed.")
         return redirect("credentials:service_accounts:detail", pk=account.pk)
@@ -268,8 +268,8 @@ def _delete_page(
     status: int = HTTPStatus.OK,
 ) -> HttpResponse:
     context = page_context(membership, account=account, form=form)
-    template = "credentials/service_accounts/delete.html"
-    return render(request, f"{template}#confirm" if _htmx(request) else template, context, status=status)
+    template = template_for(request, "credentials/service_accounts/delete.html", "confirm")
+    return render(request, template, context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -303,9 +303,7 @@ def service_account_delete(request: HttpRequest, membership: Membership, pk: int
         "your client credentials stay valid.",
     )
     url = reverse("credentials:index") + "#service-accounts"
-    if _htmx(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
+    return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
 
 
 urlpatterns = [

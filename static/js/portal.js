@@ -35,18 +35,49 @@
   });
 
   // Forms whose submit stays disabled until a field changes: <form data-dirty-submit>.
-  document.addEventListener("input", function (event) {
-    var form = event.target.closest("form[data-dirty-submit]");
-    if (!form) return;
-    var changed = Array.prototype.some.call(form.elements, function (el) {
+  // The buttons are rendered enabled, so the form works without JavaScript.
+  function isDirty(form) {
+    return Array.prototype.some.call(form.elements, function (el) {
       if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
       if (el.tagName === "SELECT") return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
       return el.value !== undefined && el.defaultValue !== undefined && el.type !== "hidden" && el.type !== "submit" && el.value !== el.defaultValue;
     });
-    form.querySelectorAll("[data-dirty-submit-button]").forEach(function (b) { b.disabled = !changed; });
+  }
+
+  function setDirtySubmit(form) {
+    var dirty = isDirty(form);
+    form.querySelectorAll("[data-dirty-submit-button]").forEach(function (b) { b.disabled = !dirty; });
+  }
+
+  function disableUntilDirty(root) {
+    root.querySelectorAll("form[data-dirty-submit]").forEach(setDirtySubmit);
+  }
+
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest("form[data-dirty-submit]");
+    if (form) setDirtySubmit(form);
   });
 
-  // Auto-submit filter forms on change when htmx is not handling them.
-  document.addEventListener("DOMContentLoaded", function () { enableCopyButtons(document); });
-  document.addEventListener("htmx:load", function (event) { enableCopyButtons(event.target); });
+  // htmx leaves 4xx answers unswapped, which would hide the message of a form it posted.
+  // Forms marked data-swap-errors get their 400 (invalid input) or 409 (refused: limit
+  // reached, already deactivated or deleted) answer swapped in like a success.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if ((status === 400 || status === 409) && source && source.closest("[data-swap-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    enableCopyButtons(document);
+    disableUntilDirty(document);
+  });
+  document.addEventListener("htmx:load", function (event) {
+    enableCopyButtons(event.target);
+    disableUntilDirty(event.target);
+  });
+  // Back/forward cache restores field values; recompute rather than trust the last state.
+  window.addEventListener("pageshow", function () { disableUntilDirty(document); });
 })();

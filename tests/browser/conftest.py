@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from credentials.models import CredentialHistory
 from tests.conftest import CHROMIUM, browser_available
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by
@@ -60,6 +61,15 @@ def page_without_js(browser, live_server) -> Iterator[object]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def actions_for(identifier: str) -> list[str]:
+    """The credential history actions recorded for one credential, oldest first."""
+    return list(
+        CredentialHistory.objects.filter(credential_identifier=identifier)
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
 
 
 def sign_in(page, email: str, password: str) -> None:

@@ -8,20 +8,12 @@ from playwright.sync_api import expect
 from credentials import secrets as credential_secrets
 from credentials import services
 from credentials.models import ApiKey, CredentialHistory, OAuthClient
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import actions_for, screenshot, sign_in
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 Action = CredentialHistory.Action
-
-
-def actions_for(identifier):
-    return list(
-        CredentialHistory.objects.filter(credential_identifier=identifier)
-        .order_by("id")
-        .values_list("action", flat=True)
-    )
 
 
 def generate_client_credentials(page):

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from credentials import services
 from credentials.models import CredentialHistory, ServiceAccount
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import actions_for, screenshot, sign_in
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -17,14 +17,6 @@ PASSWORD_SHOWN_ONCE = (
     "The password is only shown at the time of creation. Save it now: you cannot recover it."
 )
 CONFIRM_LABEL = "I understand that deleting this service account cannot be undone"
-
-
-def actions_for(username):
-    return list(
-        CredentialHistory.objects.filter(credential_identifier=username)
-        .order_by("id")
-        .values_list("action", flat=True)
-    )
 
 
 def create_from_the_section(page):

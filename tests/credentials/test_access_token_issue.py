@@ -60,28 +60,29 @@ def test_issuing_stores_the_digest_and_stamps_both_credentials(client_and_accoun
     assert client_used >= before
 
 
-def test_a_deactivated_client_is_refused_and_nothing_changes(client_and_account, manager, team):
-    client, account = client_and_account
-    services.oauth_client_deactivate(actor=manager, team=team, client=client)
+def assert_refused_and_nothing_changes(client, account, *, match: str) -> None:
+    """Issuing is refused for `match`'s reason: no token, and neither last-used stamp moves."""
     unchanged = stamps(client, account)
 
-    with pytest.raises(services.TokenRefused, match="client credentials can no longer"):
+    with pytest.raises(services.TokenRefused, match=match):
         issue(client, account)
 
     assert not AccessToken.objects.exists()
     assert stamps(client, account) == unchanged
+
+
+def test_a_deactivated_client_is_refused_and_nothing_changes(client_and_account, manager, team):
+    client, account = client_and_account
+    services.oauth_client_deactivate(actor=manager, team=team, client=client)
+
+    assert_refused_and_nothing_changes(client, account, match="client credentials can no longer")
 
 
 def test_a_deleted_account_is_refused_and_the_client_stamp_is_rolled_back(client_and_account, manager, team):
     client, account = client_and_account
     services.service_account_delete(actor=manager, team=team, account=account)
-    unchanged = stamps(client, account)
 
-    with pytest.raises(services.TokenRefused, match="service account can no longer"):
-        issue(client, account)
-
-    assert not AccessToken.objects.exists()
-    assert stamps(client, account) == unchanged
+    assert_refused_and_nothing_changes(client, account, match="service account can no longer")
 
 
 def test_another_teams_account_is_refused(client_and_account, outsider, other_team):

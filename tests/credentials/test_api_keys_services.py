@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from credentials import history, services
 from credentials import secrets as credential_secrets
+from credentials import services
 from credentials.models import ApiKey, CredentialHistory, CredentialType
+from tests.conftest import HistoryDown
 
 pytestmark = pytest.mark.django_db
 
@@ -117,22 +118,18 @@ def test_deactivate_refused_for_auditor_and_other_teams(auditor, outsider, other
     assert ApiKey.objects.get(pk=key.pk).is_active
 
 
-def _failing_record(**kwargs):
-    raise RuntimeError("history is down")
-
-
-def test_create_changes_nothing_when_history_fails(manager, team, monkeypatch):
-    monkeypatch.setattr(history, "record", _failing_record)
-    with pytest.raises(RuntimeError):
+def test_create_changes_nothing_when_history_fails(manager, team, history_down):
+    history_down()
+    with pytest.raises(HistoryDown):
         services.api_key_create(actor=manager, team=team, platform_name="One")
     assert not ApiKey.objects.exists()
     assert not CredentialHistory.objects.exists()
 
 
-def test_deactivate_changes_nothing_when_history_fails(manager, team, monkeypatch):
+def test_deactivate_changes_nothing_when_history_fails(manager, team, history_down):
     key, _ = services.api_key_create(actor=manager, team=team, platform_name="One")
-    monkeypatch.setattr(history, "record", _failing_record)
-    with pytest.raises(RuntimeError):
+    history_down()
+    with pytest.raises(HistoryDown):
         services.api_key_deactivate(actor=manager, team=team, key=key)
     assert ApiKey.objects.get(pk=key.pk).is_active
     assert CredentialHistory.objects.count() == 1

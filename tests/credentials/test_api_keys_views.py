@@ -4,9 +4,10 @@ from http import HTTPStatus
 
 import pytest
 
-from credentials import history, services
 from credentials import secrets as credential_secrets
+from credentials import services
 from credentials.models import ApiKey, CredentialHistory, CredentialType
+from tests.conftest import HistoryDown, is_fragment, no_store, plain_and_htmx
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +24,6 @@ def deactivate_url(key: ApiKey) -> str:
 def make_key(user, team, platform_name: str = "Order server") -> ApiKey:
     key, _plaintext = services.api_key_create(actor=user, team=team, platform_name=platform_name)
     return key
-
-
-def no_store(response) -> bool:
-    return "no-store" in response.get("Cache-Control", "")
-
-
-def is_fragment(response) -> bool:
-    return "<html" not in response.content.decode()
 
 
 def shown_key(response) -> str:
@@ -72,18 +65,15 @@ def test_section_at_the_limit_explains_instead_of_the_form(manager_client, manag
     assert "2 active API keys, the most allowed" in body
 
 
-def test_list_shows_active_and_deactivated(manager_client, manager, team, htmx_headers):
+def test_list_shows_active_and_deactivated(manager_client, manager, team):
     live = make_key(manager, team, "Live")
     gone = make_key(manager, team, "Gone")
     services.api_key_deactivate(actor=manager, team=team, key=gone)
-    for headers in ({}, htmx_headers):
-        response = manager_client.get(LIST, headers=headers)
-        assert response.status_code == HTTPStatus.OK
+    for response in plain_and_htmx(manager_client.get, LIST):
         body = response.content.decode()
         assert live.masked in body
         assert gone.masked in body
         assert "Deactivated API keys" in body
-        assert is_fragment(response) is bool(headers)
 
 
 def test_list_empty_state_explains(manager_client):
@@ -95,12 +85,9 @@ def test_list_empty_state_explains(manager_client):
 # --- Generate ---------------------------------------------------------------------
 
 
-def test_generate_page_offers_the_form(manager_client, htmx_headers):
-    for headers in ({}, htmx_headers):
-        response = manager_client.get(GENERATE, headers=headers)
-        assert response.status_code == HTTPStatus.OK
+def test_generate_page_offers_the_form(manager_client):
+    for response in plain_and_htmx(manager_client.get, GENERATE):
         assert 'name="platform_name"' in response.content.decode()
-        assert is_fragment(response) is bool(headers)
 
 
 @pytest.mark.parametrize("htmx", [False, True])
@@ -137,10 +124,10 @@ def test_generate_shows_the_key_once_then_only_masked(manager_client, manager, t
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 101])
-def test_generate_needs_a_platform_name(manager_client, htmx_headers, name):
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(GENERATE, {"platform_name": name}, headers=headers)
-        assert response.status_code == HTTPStatus.BAD_REQUEST
+def test_generate_needs_a_platform_name(manager_client, name):
+    for response in plain_and_htmx(
+        manager_client.post, GENERATE, {"platform_name": name}, status=HTTPStatus.BAD_REQUEST
+    ):
         body = response.content.decode()
         assert "Platform name" in body
         assert 'role="alert"' in body
@@ -149,12 +136,12 @@ def test_generate_needs_a_platform_name(manager_client, htmx_headers, name):
     assert not CredentialHistory.objects.exists()
 
 
-def test_third_key_refused_with_why_and_what_to_do(manager_client, manager, team, htmx_headers):
+def test_third_key_refused_with_why_and_what_to_do(manager_client, manager, team):
     make_key(manager, team, "One")
     make_key(manager, team, "Two")
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(GENERATE, {"platform_name": "Three"}, headers=headers)
-        assert response.status_code == HTTPStatus.CONFLICT
+    for response in plain_and_htmx(
+        manager_client.post, GENERATE, {"platform_name": "Three"}, status=HTTPStatus.CONFLICT
+    ):
         body = response.content.decode()
         assert "two active API keys, the most allowed" in body
         assert "Deactivate one you no longer use" in body
@@ -162,12 +149,9 @@ def test_third_key_refused_with_why_and_what_to_do(manager_client, manager, team
     assert ApiKey.objects.count() == 2
 
 
-def test_generate_changes_nothing_when_history_fails(manager_client, monkeypatch):
-    def fail(**kwargs):
-        raise RuntimeError("history is down")
-
-    monkeypatch.setattr(history, "record", fail)
-    with pytest.raises(RuntimeError):
+def test_generate_changes_nothing_when_history_fails(manager_client, history_down):
+    history_down()
+    with pytest.raises(HistoryDown):
         manager_client.post(GENERATE, {"platform_name": "One"})
     assert not ApiKey.objects.exists()
 
@@ -175,24 +159,21 @@ def test_generate_changes_nothing_when_history_fails(manager_client, monkeypatch
 # --- Deactivate -------------------------------------------------------------------
 
 
-def test_deactivate_get_asks_for_confirmation(manager_client, manager, team, htmx_headers):
+def test_deactivate_get_asks_for_confirmation(manager_client, manager, team):
     key = make_key(manager, team)
-    for headers in ({}, htmx_headers):
-        response = manager_client.get(deactivate_url(key), headers=headers)
-        assert response.status_code == HTTPStatus.OK
+    for response in plain_and_htmx(manager_client.get, deactivate_url(key)):
         body = response.content.decode()
         assert "Once you deactivate your key, you cannot undo it" in body
         assert key.masked in body
         assert 'name="confirm"' in body
-        assert is_fragment(response) is bool(headers)
     assert ApiKey.objects.get(pk=key.pk).is_active
 
 
-def test_deactivate_without_confirmation_changes_nothing(manager_client, manager, team, htmx_headers):
+def test_deactivate_without_confirmation_changes_nothing(manager_client, manager, team):
     key = make_key(manager, team)
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(deactivate_url(key), {}, headers=headers)
-        assert response.status_code == HTTPStatus.BAD_REQUEST
+    for response in plain_and_htmx(
+        manager_client.post, deactivate_url(key), {}, status=HTTPStatus.BAD_REQUEST
+    ):
         assert "Tick the box to confirm" in response.content.decode()
     assert ApiKey.objects.get(pk=key.pk).is_active
     assert CredentialHistory.objects.filter(action=Action.DEACTIVATED).count() == 0
@@ -221,28 +202,24 @@ def test_deactivate_htmx_post_redirects_the_client(manager_client, manager, team
     assert not ApiKey.objects.get(pk=key.pk).is_active
 
 
-def test_deactivate_already_deactivated_answers_clearly(manager_client, manager, team, htmx_headers):
+def test_deactivate_already_deactivated_answers_clearly(manager_client, manager, team):
     key = make_key(manager, team)
     services.api_key_deactivate(actor=manager, team=team, key=key)
     count = CredentialHistory.objects.count()
     get = manager_client.get(deactivate_url(key))
     assert "already deactivated" in get.content.decode()
     assert 'name="confirm"' not in get.content.decode()
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(deactivate_url(key), {"confirm": "on"}, headers=headers)
-        assert response.status_code == HTTPStatus.CONFLICT
+    for response in plain_and_htmx(
+        manager_client.post, deactivate_url(key), {"confirm": "on"}, status=HTTPStatus.CONFLICT
+    ):
         assert "already deactivated" in response.content.decode()
     assert CredentialHistory.objects.count() == count
 
 
-def test_deactivate_changes_nothing_when_history_fails(manager_client, manager, team, monkeypatch):
+def test_deactivate_changes_nothing_when_history_fails(manager_client, manager, team, history_down):
     key = make_key(manager, team)
-
-    def fail(**kwargs):
-        raise RuntimeError("history is down")
-
-    monkeypatch.setattr(history, "record", fail)
-    with pytest.raises(RuntimeError):
+    history_down()
+    with pytest.raises(HistoryDown):
         manager_client.post(deactivate_url(key), {"confirm": "on"})
     assert ApiKey.objects.get(pk=key.pk).is_active
 

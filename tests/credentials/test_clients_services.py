@@ -1,31 +1,19 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
-from credentials import history, services
 from credentials import secrets as credential_secrets
+from credentials import services
 from credentials.models import AccessToken, CredentialHistory, CredentialType, OAuthClient
+from tests.conftest import HistoryDown
+from tests.factories import AccessTokenFactory
 
 pytestmark = pytest.mark.django_db
 
 Action = CredentialHistory.Action
-
-
-def _token(client: OAuthClient, **extra) -> AccessToken:
-    return AccessToken.objects.create(
-        token_digest=credential_secrets.digest(
-            credential_secrets.generate(credential_secrets.Kind.ACCESS_TOKEN)
-        ),
-        client=client,
-        audience="https://api.tangocard.com/",
-        scope="raas.all",
-        expires_at=timezone.now() + timedelta(hours=24),
-        **extra,
-    )
 
 
 def test_create_returns_the_secret_once_and_stores_only_its_digest(manager, team):
@@ -203,8 +191,8 @@ def test_rename_refused_for_auditor_and_deactivated_clients(auditor, manager, te
 def test_deactivate_revokes_every_token_of_that_client_only(manager, team):
     client, _ = services.oauth_client_create(actor=manager, team=team)
     other, _ = services.oauth_client_create(actor=manager, team=team)
-    tokens = [_token(client), _token(client)]
-    kept = _token(other)
+    tokens = [AccessTokenFactory(client=client), AccessTokenFactory(client=client)]
+    kept = AccessTokenFactory(client=other)
 
     services.oauth_client_deactivate(actor=manager, team=team, client=client, ip_address="203.0.113.9")
 
@@ -234,7 +222,7 @@ def test_deactivate_twice_is_refused_and_records_nothing(manager, team):
 
 def test_deactivate_refused_for_auditor(auditor, manager, team):
     client, _ = services.oauth_client_create(actor=manager, team=team)
-    token = _token(client)
+    token = AccessTokenFactory(client=client)
     with pytest.raises(PermissionDenied):
         services.oauth_client_deactivate(actor=auditor, team=team, client=client)
     assert OAuthClient.objects.get(pk=client.pk).is_active
@@ -248,24 +236,20 @@ def test_deactivate_cannot_reach_another_teams_client(outsider, other_team, mana
     assert OAuthClient.objects.get(pk=client.pk).is_active
 
 
-def _failing_record(**kwargs):
-    raise RuntimeError("history is down")
-
-
-def test_create_changes_nothing_when_history_fails(manager, team, monkeypatch):
-    monkeypatch.setattr(history, "record", _failing_record)
-    with pytest.raises(RuntimeError):
+def test_create_changes_nothing_when_history_fails(manager, team, history_down):
+    history_down()
+    with pytest.raises(HistoryDown):
         services.oauth_client_create(actor=manager, team=team)
     assert not OAuthClient.objects.exists()
     assert not CredentialHistory.objects.exists()
 
 
-def test_deactivate_changes_nothing_when_history_fails(manager, team, monkeypatch):
+def test_deactivate_changes_nothing_when_history_fails(manager, team, history_down):
     client, _ = services.oauth_client_create(actor=manager, team=team)
-    token = _token(client)
-    monkeypatch.setattr(history, "record", _failing_record)
+    token = AccessTokenFactory(client=client)
+    history_down()
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(HistoryDown):
         services.oauth_client_deactivate(actor=manager, team=team, client=client)
 
     assert OAuthClient.objects.get(pk=client.pk).is_active
@@ -273,9 +257,9 @@ def test_deactivate_changes_nothing_when_history_fails(manager, team, monkeypatc
     assert CredentialHistory.objects.count() == 1
 
 
-def test_rename_changes_nothing_when_history_fails(manager, team, monkeypatch):
+def test_rename_changes_nothing_when_history_fails(manager, team, history_down):
     client, _ = services.oauth_client_create(actor=manager, team=team, display_name="Old")
-    monkeypatch.setattr(history, "record", _failing_record)
-    with pytest.raises(RuntimeError):
+    history_down()
+    with pytest.raises(HistoryDown):
         services.oauth_client_rename(actor=manager, team=team, client=client, display_name="New")
     assert OAuthClient.objects.get(pk=client.pk).display_name == "Old"

@@ -6,12 +6,12 @@ from http import HTTPStatus
 import pytest
 from django.utils import timezone
 
-from credentials import history, services
 from credentials import secrets as credential_secrets
+from credentials import services
 from credentials.models import AccessToken, CredentialHistory, CredentialType, OAuthClient
 from tango_portal.models import Team
-from tests.conftest import client_for
-from tests.factories import TeamFactory, UserFactory
+from tests.conftest import HistoryDown, client_for, is_fragment, no_store, plain_and_htmx
+from tests.factories import AccessTokenFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,26 +36,6 @@ def deactivate_url(client: OAuthClient) -> str:
 def make_client(user, team, **kwargs) -> OAuthClient:
     client, _secret = services.oauth_client_create(actor=user, team=team, **kwargs)
     return client
-
-
-def make_token(client: OAuthClient) -> AccessToken:
-    return AccessToken.objects.create(
-        token_digest=credential_secrets.digest(
-            credential_secrets.generate(credential_secrets.Kind.ACCESS_TOKEN)
-        ),
-        client=client,
-        audience="https://api.tangocard.com/",
-        scope="raas.all",
-        expires_at=timezone.now() + timedelta(hours=24),
-    )
-
-
-def no_store(response) -> bool:
-    return "no-store" in response.get("Cache-Control", "")
-
-
-def is_fragment(response) -> bool:
-    return "<html" not in response.content.decode()
 
 
 # --- The section on the API credentials page -----------------------------------
@@ -146,19 +126,16 @@ def test_rotate_badge_only_on_clients_older_than_a_year(manager_client, manager,
 # --- The list page ----------------------------------------------------------------
 
 
-def test_list_shows_active_and_deactivated(manager_client, manager, team, htmx_headers):
+def test_list_shows_active_and_deactivated(manager_client, manager, team):
     active = make_client(manager, team, display_name="Live one")
     gone = make_client(manager, team, display_name="Retired box")
     services.oauth_client_deactivate(actor=manager, team=team, client=gone)
 
-    for headers in ({}, htmx_headers):
-        response = manager_client.get(LIST, headers=headers)
-        assert response.status_code == HTTPStatus.OK
+    for response in plain_and_htmx(manager_client.get, LIST):
         body = response.content.decode()
         assert active.client_id in body
         assert gone.client_id in body
         assert "Deactivated client credentials" in body
-        assert is_fragment(response) is bool(headers)
 
 
 def test_list_empty_state_explains(manager_client):
@@ -170,14 +147,11 @@ def test_list_empty_state_explains(manager_client):
 # --- Generate ---------------------------------------------------------------------
 
 
-def test_generate_page_explains_and_offers_the_form(manager_client, htmx_headers):
-    for headers in ({}, htmx_headers):
-        response = manager_client.get(GENERATE, headers=headers)
-        assert response.status_code == HTTPStatus.OK
+def test_generate_page_explains_and_offers_the_form(manager_client):
+    for response in plain_and_htmx(manager_client.get, GENERATE):
         body = response.content.decode()
         assert "shown once" in body
         assert 'name="display_name"' in body
-        assert is_fragment(response) is bool(headers)
     assert not OAuthClient.objects.exists()
 
 
@@ -212,10 +186,10 @@ def test_generate_with_a_display_name(manager_client, team):
     assert OAuthClient.objects.get(team=team).display_name == "Order server"
 
 
-def test_generate_with_a_bad_display_name_changes_nothing(manager_client, htmx_headers):
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(GENERATE, {"display_name": "x" * 101}, headers=headers)
-        assert response.status_code == HTTPStatus.BAD_REQUEST
+def test_generate_with_a_bad_display_name_changes_nothing(manager_client):
+    for response in plain_and_htmx(
+        manager_client.post, GENERATE, {"display_name": "x" * 101}, status=HTTPStatus.BAD_REQUEST
+    ):
         assert "at most 100 characters" in response.content.decode()
         assert not no_store(response)
     assert not OAuthClient.objects.exists()
@@ -245,32 +219,27 @@ def test_the_secret_never_appears_again(manager_client, manager, team):
     assert secret not in str(list(OAuthClient.objects.values()))
 
 
-def test_generate_refused_until_oauth_enabled(manager_client, team, htmx_headers):
+def test_generate_refused_until_oauth_enabled(manager_client, team):
     team.oauth_enabled = False
     team.save()
 
     get = manager_client.get(GENERATE)
     assert "must be enabled for your team by your Tango representative" in get.content.decode()
     assert 'name="display_name"' not in get.content.decode()
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(GENERATE, headers=headers)
-        assert response.status_code == HTTPStatus.CONFLICT
+    for response in plain_and_htmx(manager_client.post, GENERATE, status=HTTPStatus.CONFLICT):
         body = response.content.decode()
         assert "must be enabled for your team by your Tango representative" in body
         assert 'role="alert"' in body
         assert "tng_sbx_cs_" not in body
-        assert is_fragment(response) is bool(headers)
     assert not OAuthClient.objects.exists()
     assert not CredentialHistory.objects.exists()
 
 
-def test_third_client_refused_with_why_and_what_to_do(manager_client, manager, team, htmx_headers):
+def test_third_client_refused_with_why_and_what_to_do(manager_client, manager, team):
     make_client(manager, team)
     make_client(manager, team)
 
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(GENERATE, headers=headers)
-        assert response.status_code == HTTPStatus.CONFLICT
+    for response in plain_and_htmx(manager_client.post, GENERATE, status=HTTPStatus.CONFLICT):
         body = response.content.decode()
         assert "two active client credentials, the most allowed" in body
         assert "deactivate the older one" in body
@@ -279,12 +248,9 @@ def test_third_client_refused_with_why_and_what_to_do(manager_client, manager, t
     assert CredentialHistory.objects.count() == 2
 
 
-def test_generate_changes_nothing_when_history_fails(manager_client, team, monkeypatch):
-    def fail(**kwargs):
-        raise RuntimeError("history is down")
-
-    monkeypatch.setattr(history, "record", fail)
-    with pytest.raises(RuntimeError):
+def test_generate_changes_nothing_when_history_fails(manager_client, team, history_down):
+    history_down()
+    with pytest.raises(HistoryDown):
         manager_client.post(GENERATE)
     assert not OAuthClient.objects.exists()
 
@@ -378,25 +344,24 @@ def test_rename_htmx_returns_the_name_form(manager_client, manager, team, htmx_h
     assert CredentialHistory.objects.filter(action=Action.VIEWED).count() == 0
 
 
-def test_rename_with_a_bad_name_changes_nothing(manager_client, manager, team, htmx_headers):
+def test_rename_with_a_bad_name_changes_nothing(manager_client, manager, team):
     client = make_client(manager, team, display_name="Old")
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(rename_url(client), {"display_name": "bad\u0007"}, headers=headers)
-        assert response.status_code == HTTPStatus.BAD_REQUEST
+    for response in plain_and_htmx(
+        manager_client.post, rename_url(client), {"display_name": "bad\u0007"}, status=HTTPStatus.BAD_REQUEST
+    ):
         body = response.content.decode()
         assert "control or invisible characters" in body
         assert 'role="alert"' in body
-        assert is_fragment(response) is bool(headers)
     assert OAuthClient.objects.get(pk=client.pk).display_name == "Old"
     assert CredentialHistory.objects.filter(action=Action.UPDATED).count() == 0
 
 
-def test_rename_of_deactivated_client_is_refused(manager_client, manager, team, htmx_headers):
+def test_rename_of_deactivated_client_is_refused(manager_client, manager, team):
     client = make_client(manager, team, display_name="Old")
     services.oauth_client_deactivate(actor=manager, team=team, client=client)
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(rename_url(client), {"display_name": "New"}, headers=headers)
-        assert response.status_code == HTTPStatus.CONFLICT
+    for response in plain_and_htmx(
+        manager_client.post, rename_url(client), {"display_name": "New"}, status=HTTPStatus.CONFLICT
+    ):
         assert "deactivated" in response.content.decode()
     assert OAuthClient.objects.get(pk=client.pk).display_name == "Old"
 
@@ -409,37 +374,32 @@ def test_rename_needs_post(manager_client, manager, team):
 # --- Deactivate -------------------------------------------------------------------
 
 
-def test_deactivate_get_asks_for_confirmation_and_changes_nothing(
-    manager_client, manager, team, htmx_headers
-):
+def test_deactivate_get_asks_for_confirmation_and_changes_nothing(manager_client, manager, team):
     client = make_client(manager, team)
-    make_token(client)
-    for headers in ({}, htmx_headers):
-        response = manager_client.get(deactivate_url(client), headers=headers)
-        assert response.status_code == HTTPStatus.OK
+    AccessTokenFactory(client=client)
+    for response in plain_and_htmx(manager_client.get, deactivate_url(client)):
         body = response.content.decode()
         assert "This cannot be undone" in body
         assert "every access token issued through them is revoked" in body
         assert "(1 still live)" in body
         assert "only active client credentials" in body
         assert 'name="confirm"' in body
-        assert is_fragment(response) is bool(headers)
     assert OAuthClient.objects.get(pk=client.pk).is_active
     assert CredentialHistory.objects.filter(action=Action.DEACTIVATED).count() == 0
 
 
-def test_deactivate_without_confirmation_changes_nothing(manager_client, manager, team, htmx_headers):
+def test_deactivate_without_confirmation_changes_nothing(manager_client, manager, team):
     client = make_client(manager, team)
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(deactivate_url(client), {}, headers=headers)
-        assert response.status_code == HTTPStatus.BAD_REQUEST
+    for response in plain_and_htmx(
+        manager_client.post, deactivate_url(client), {}, status=HTTPStatus.BAD_REQUEST
+    ):
         assert "Tick the box to confirm" in response.content.decode()
     assert OAuthClient.objects.get(pk=client.pk).is_active
 
 
 def test_deactivate_plain_post(manager_client, manager, team):
     client = make_client(manager, team, display_name="Order server")
-    token = make_token(client)
+    token = AccessTokenFactory(client=client)
 
     response = manager_client.post(deactivate_url(client), {"confirm": "on"})
 
@@ -467,7 +427,7 @@ def test_deactivate_htmx_post_redirects_the_client(manager_client, manager, team
     assert not OAuthClient.objects.get(pk=client.pk).is_active
 
 
-def test_deactivate_already_deactivated_answers_clearly(manager_client, manager, team, htmx_headers):
+def test_deactivate_already_deactivated_answers_clearly(manager_client, manager, team):
     client = make_client(manager, team)
     services.oauth_client_deactivate(actor=manager, team=team, client=client)
     count = CredentialHistory.objects.count()
@@ -476,22 +436,18 @@ def test_deactivate_already_deactivated_answers_clearly(manager_client, manager,
     assert get.status_code == HTTPStatus.OK
     assert "already deactivated" in get.content.decode()
     assert 'name="confirm"' not in get.content.decode()
-    for headers in ({}, htmx_headers):
-        response = manager_client.post(deactivate_url(client), {"confirm": "on"}, headers=headers)
-        assert response.status_code == HTTPStatus.CONFLICT
+    for response in plain_and_htmx(
+        manager_client.post, deactivate_url(client), {"confirm": "on"}, status=HTTPStatus.CONFLICT
+    ):
         assert "already deactivated" in response.content.decode()
     assert CredentialHistory.objects.count() == count
 
 
-def test_deactivate_changes_nothing_when_history_fails(manager_client, manager, team, monkeypatch):
+def test_deactivate_changes_nothing_when_history_fails(manager_client, manager, team, history_down):
     client = make_client(manager, team)
-    token = make_token(client)
-
-    def fail(**kwargs):
-        raise RuntimeError("history is down")
-
-    monkeypatch.setattr(history, "record", fail)
-    with pytest.raises(RuntimeError):
+    token = AccessTokenFactory(client=client)
+    history_down()
+    with pytest.raises(HistoryDown):
         manager_client.post(deactivate_url(client), {"confirm": "on"})
     assert OAuthClient.objects.get(pk=client.pk).is_active
     assert AccessToken.objects.get(pk=token.pk).revoked_at is None

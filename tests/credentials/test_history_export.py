@@ -19,6 +19,15 @@ pytestmark = pytest.mark.django_db
 Action = CredentialHistory.Action
 Type = CredentialType
 TODAY = timezone.localdate().isoformat()
+CSV_HEADING = [
+    "Action",
+    "Credential name",
+    "Date",
+    "User's name",
+    "User's email",
+    "Client ID/API key",
+    "Credential type",
+]
 
 
 def body(response) -> str:
@@ -84,15 +93,7 @@ def test_csv_export_has_every_column_every_row_and_the_chain_head(request, clien
     assert response["X-History-Chain-Head"] == chain_head(team)
     table, last_line = csv_rows(response)
     assert table == [
-        [
-            "Action",
-            "Credential name",
-            "Date",
-            "User's name",
-            "User's email",
-            "Client ID/API key",
-            "Credential type",
-        ],
+        CSV_HEADING,
         ["Deactivated", "Zebra reporting", "2026-03-15T18:30:05Z", "", "", "tng_sbx_ak_zebra", "API key"],
         [
             "Created",
@@ -287,17 +288,7 @@ def test_export_of_an_empty_history_has_only_the_heading(manager_client, team):
     table, last_line = csv_rows(manager_client.get(URL, {"_export": "csv"}))
     data = json.loads(body(manager_client.get(URL, {"_export": "json"})))
 
-    assert table == [
-        [
-            "Action",
-            "Credential name",
-            "Date",
-            "User's name",
-            "User's email",
-            "Client ID/API key",
-            "Credential type",
-        ]
-    ]
+    assert table == [CSV_HEADING]
     assert last_line == "# chain_head="
     assert data["rows"] == [] and data["chain_head"] == ""
 

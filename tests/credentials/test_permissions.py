@@ -57,6 +57,8 @@ def test_admin_without_manage_is_refused_too(team):
     admin = MembershipFactory(team=team, role=Membership.Role.ADMIN, api_keys_permission=Perm.NONE).user
     response = client_for(admin).get("/team/api-credentials/")
     assert response.status_code == HTTPStatus.FORBIDDEN
+    # Refused for want of the API keys permission, which the page says, not for anything else.
+    assert "Your permission is <strong>Don&#x27;t allow</strong>" in response.content.decode()
 
 
 def test_user_without_any_team_is_told_so():

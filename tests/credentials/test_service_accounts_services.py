@@ -4,16 +4,13 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from credentials import history, secrets, services
+from credentials import secrets, services
 from credentials.models import AccessToken, CredentialHistory, CredentialType, OAuthClient, ServiceAccount
+from tests.conftest import HistoryDown
 
 pytestmark = pytest.mark.django_db
 
 Action = CredentialHistory.Action
-
-
-class HistoryDown(Exception):
-    pass
 
 
 def _create(actor, team, display_name=""):
@@ -299,14 +296,6 @@ def test_delete_cannot_reach_another_teams_account(manager, outsider, team, othe
 
 
 # --- One transaction: if the history write fails, nothing changes ---------------
-
-
-@pytest.fixture
-def history_down(monkeypatch):
-    def fail(**kwargs):
-        raise HistoryDown("history is unavailable")
-
-    return lambda: monkeypatch.setattr(history, "record", fail)
 
 
 def test_create_changes_nothing_when_history_fails(manager, team, history_down):

@@ -50,11 +50,31 @@ def test_markup_is_kept_as_text_and_trimmed():
     assert clean_display_name("  <b>Order</b> & co  ") == "<b>Order</b> & co"
 
 
+def _cleaned_or_none(value: str, **kwargs) -> str | None:
+    try:
+        return clean_display_name(value, **kwargs)
+    except ValidationError:
+        return None
+
+
 @given(st.text(max_size=500))
 @settings(max_examples=200, deadline=None)
 def test_forms_never_crash(value):
-    for form in (DisplayNameForm({"display_name": value}), ApiKeyForm({"platform_name": value})):
-        assert form.is_valid() in (True, False)
+    # Each form accepts exactly what the validator accepts, and keeps the cleaned name.
+    for form, field, expected in (
+        (DisplayNameForm({"display_name": value}), "display_name", _cleaned_or_none(value)),
+        (
+            ApiKeyForm({"platform_name": value}),
+            "platform_name",
+            _cleaned_or_none(value, required=True, label="Platform name"),
+        ),
+    ):
+        if expected is None:
+            assert not form.is_valid()
+            assert form.errors[field]
+        else:
+            assert form.is_valid(), form.errors
+            assert form.cleaned_data[field] == expected
 
 
 def test_platform_name_is_required():

@@ -1,5 +1,6 @@
 """GET /api/v2/whoami: bearer tokens and legacy API keys; revocation on delete/deactivate."""
 
+from collections.abc import Callable
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -91,6 +92,8 @@ def test_token_in_the_query_string_is_not_accepted(creds):
     response = Client().get(f"{WHOAMI}?access_token={token}")
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "team" not in response.json()
 
 
 def test_expired_token_is_invalid_token(creds, monkeypatch):
@@ -108,24 +111,27 @@ def test_revoked_token_is_invalid_token(creds):
     assert_invalid_token(whoami(token))
 
 
-def test_deleting_the_service_account_revokes_its_tokens_at_once(creds, manager, team):
+def assert_revokes_its_tokens_at_once(creds, retire: Callable[[], object]) -> None:
+    """A token that worked stops working the moment `retire()` returns, and is marked revoked."""
     token = get_token(creds)
     assert whoami(token).status_code == HTTPStatus.OK
 
-    services.service_account_delete(actor=manager, team=team, account=creds.account)
+    retire()
 
     assert_invalid_token(whoami(token))
     assert AccessToken.objects.get().revoked_at is not None
+
+
+def test_deleting_the_service_account_revokes_its_tokens_at_once(creds, manager, team):
+    assert_revokes_its_tokens_at_once(
+        creds, lambda: services.service_account_delete(actor=manager, team=team, account=creds.account)
+    )
 
 
 def test_deactivating_the_client_revokes_its_tokens_at_once(creds, manager, team):
-    token = get_token(creds)
-    assert whoami(token).status_code == HTTPStatus.OK
-
-    services.oauth_client_deactivate(actor=manager, team=team, client=creds.client)
-
-    assert_invalid_token(whoami(token))
-    assert AccessToken.objects.get().revoked_at is not None
+    assert_revokes_its_tokens_at_once(
+        creds, lambda: services.oauth_client_deactivate(actor=manager, team=team, client=creds.client)
+    )
 
 
 def test_tokens_stop_working_when_oauth_is_turned_off_for_the_team(creds, team):

@@ -72,7 +72,9 @@ def test_requests_oauthlib_with_client_id_in_the_body(live_server, live_creds):
 
     fetch(session, live_server, live_creds, include_client_id=True)
 
-    assert session.get(f"{live_server.url}/api/v2/whoami").status_code == HTTPStatus.OK
+    response = session.get(f"{live_server.url}/api/v2/whoami")
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["service_account"] == live_creds.username
 
 
 def test_requests_oauthlib_sees_rfc_errors(live_server, live_creds):
@@ -150,7 +152,10 @@ def test_the_python_snippet_runs_as_pasted(live_server, live_creds, manager):
     assert live_creds.username in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.skipif(
+    shutil.which("curl") is None and not os.environ.get("CI"),
+    reason="curl is not installed (apt-get install curl); CI installs it",
+)
 def test_the_curl_snippets_run_as_pasted(live_server, live_creds, manager, team):
     account, password = services.service_account_create(actor=manager, team=team, display_name="Curl box")
     snippets = panel_snippets(live_server, manager, token_sa=account.pk)

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from credentials import secrets as credential_secrets
 from credentials import services
 from credentials.models import AccessToken
 from tests.oauth.conftest import FIVE_MINUTE_AUDIENCE, make_credentials, request_token
@@ -36,6 +37,14 @@ def token_at(clock, creds, when: datetime, **overrides):
     return request_token(Client(), creds.form(**overrides))
 
 
+def issued(response) -> str:
+    """The new access token a 200 answer carries; it is stored (as its digest)."""
+    assert response.status_code == HTTPStatus.OK
+    value = response.json()["access_token"]
+    assert AccessToken.objects.filter(token_digest=credential_secrets.digest(value)).exists()
+    return value
+
+
 def test_second_request_within_twenty_hours_gets_429_naming_the_time(clock, creds):
     first = token_at(clock, creds, T0)
     assert first.status_code == HTTPStatus.OK
@@ -63,34 +72,37 @@ def test_renewal_opens_in_the_last_four_hours(clock, creds):
 
 
 def test_after_expiry_a_new_token_is_issued(clock, creds):
-    assert token_at(clock, creds, T0).status_code == HTTPStatus.OK
+    first = issued(token_at(clock, creds, T0))
 
-    assert token_at(clock, creds, T0 + timedelta(hours=25)).status_code == HTTPStatus.OK
+    assert issued(token_at(clock, creds, T0 + timedelta(hours=25))) != first
+    assert AccessToken.objects.count() == 2
 
 
 def test_the_rule_is_per_audience_and_per_service_account(clock, creds, manager, team):
     assert token_at(clock, creds, T0).status_code == HTTPStatus.OK
     later = T0 + timedelta(minutes=5)
 
-    assert token_at(clock, creds, later, audience=FIVE_MINUTE_AUDIENCE).status_code == HTTPStatus.OK
+    issued(token_at(clock, creds, later, audience=FIVE_MINUTE_AUDIENCE))
     account, password = services.service_account_create(actor=manager, team=team)
-    other_account = token_at(clock, creds, later, username=account.username, password=password)
-    assert other_account.status_code == HTTPStatus.OK
+    issued(token_at(clock, creds, later, username=account.username, password=password))
+    assert AccessToken.objects.count() == 3
 
 
 def test_five_minute_tokens_can_be_renewed_every_time(clock, creds):
-    assert token_at(clock, creds, T0, audience=FIVE_MINUTE_AUDIENCE).status_code == HTTPStatus.OK
+    first = issued(token_at(clock, creds, T0, audience=FIVE_MINUTE_AUDIENCE))
 
     again = token_at(clock, creds, T0 + timedelta(seconds=10), audience=FIVE_MINUTE_AUDIENCE)
 
-    assert again.status_code == HTTPStatus.OK
+    assert issued(again) != first
+    assert AccessToken.objects.count() == 2
 
 
 def test_a_revoked_token_does_not_block_a_new_one(clock, creds):
     token = token_at(clock, creds, T0).json()["access_token"]
     services.access_token_revoke(client=creds.client, token=token)
 
-    assert token_at(clock, creds, T0 + timedelta(minutes=1)).status_code == HTTPStatus.OK
+    assert issued(token_at(clock, creds, T0 + timedelta(minutes=1))) != token
+    assert AccessToken.objects.count() == 2
 
 
 def test_both_durations_are_settings(clock, creds, settings):
@@ -103,7 +115,8 @@ def test_both_durations_are_settings(clock, creds, settings):
     assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert int(refused["Retry-After"]) == 3600
 
-    assert token_at(clock, creds, T0 + timedelta(hours=36)).status_code == HTTPStatus.OK
+    issued(token_at(clock, creds, T0 + timedelta(hours=36)))
+    assert AccessToken.objects.count() == 2
 
 
 def test_legacy_client_credentials_tokens_follow_the_rule_too(clock, manager, team):
@@ -114,10 +127,13 @@ def test_legacy_client_credentials_tokens_follow_the_rule_too(clock, manager, te
         "client_secret": legacy.client_secret,
     }
     clock.set(T0)
-    assert request_token(Client(), data).status_code == HTTPStatus.OK
+    issued(request_token(Client(), data))
 
     clock.set(T0 + timedelta(hours=2))
-    assert request_token(Client(), data).status_code == HTTPStatus.TOO_MANY_REQUESTS
+    refused = request_token(Client(), data)
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert refused.json()["error"] == "too_many_requests"
+    assert AccessToken.objects.count() == 1
 
 
 def test_once_a_day_refusals_do_not_count_as_failures(clock, creds, settings):

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from credentials import secrets as credential_secrets
 from credentials.models import AccessToken
 from credentials.oauth import throttle
 from tests.oauth.conftest import form_post, request_token
@@ -43,6 +44,13 @@ def fail(creds, address: str, **overrides):
     return response
 
 
+def assert_locked_out(response) -> None:
+    """Refused by the throttle itself, not by another 429 (such as the once-a-day rule)."""
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert response.json()["error"] == "too_many_attempts"
+    assert not AccessToken.objects.exists()
+
+
 def test_repeated_failures_lock_that_client_and_address_out(creds):
     for _ in range(LIMIT):
         fail(creds, "203.0.113.7")
@@ -64,6 +72,9 @@ def test_a_legitimate_client_elsewhere_is_not_locked_out(creds):
     response = request_token(Client(), creds.form(), **from_address("198.51.100.20"))
 
     assert response.status_code == HTTPStatus.OK
+    assert AccessToken.objects.get().token_digest == credential_secrets.digest(
+        response.json()["access_token"]
+    )
 
 
 def test_failed_client_authentication_counts_per_client_id(creds):
@@ -74,7 +85,7 @@ def test_failed_client_authentication_counts_per_client_id(creds):
         assert response.status_code == HTTPStatus.UNAUTHORIZED
 
     locked = request_token(Client(), creds.form(), **from_address("203.0.113.7"))
-    assert locked.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert_locked_out(locked)
 
 
 def test_failures_count_per_username(creds, manager, team):
@@ -89,13 +100,14 @@ def test_failures_count_per_username(creds, manager, team):
         )
 
     same_username = request_token(Client(), creds.form(), **from_address("203.0.113.7"))
-    assert same_username.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert_locked_out(same_username)
 
     account, password = services.service_account_create(actor=manager, team=team)
     other_username = request_token(
         Client(), creds.form(username=account.username, password=password), **from_address("203.0.113.7")
     )
     assert other_username.status_code == HTTPStatus.OK
+    assert other_username.json()["access_token"]
 
 
 def test_one_address_guessing_many_clients_is_throttled(creds):
@@ -114,7 +126,7 @@ def test_one_address_guessing_many_clients_is_throttled(creds):
 
     response = request_token(Client(), creds.form(), **from_address("203.0.113.7"))
 
-    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert_locked_out(response)
 
 
 def test_the_lock_ends_with_the_window(creds, monkeypatch):
@@ -122,7 +134,7 @@ def test_the_lock_ends_with_the_window(creds, monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: now)
     for _ in range(LIMIT):
         fail(creds, "203.0.113.7")
-    assert request_token(Client(), creds.form(), **from_address("203.0.113.7")).status_code == 429
+    assert_locked_out(request_token(Client(), creds.form(), **from_address("203.0.113.7")))
 
     now = now + timedelta(minutes=15)
 
@@ -154,6 +166,7 @@ def test_revocation_endpoint_is_throttled_too(creds):
         **from_address("203.0.113.7"),
     )
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert response.json()["error"] == "too_many_attempts"
 
 
 # --- Several app-server processes share the counters (Redis) -----------------------

@@ -31,6 +31,14 @@ def assert_no_store(response) -> None:
     assert response["Pragma"] == "no-cache"
 
 
+def assert_refused(response, error: str, *, status: int = HTTPStatus.BAD_REQUEST) -> None:
+    """An RFC 6749 error answer with `error`, not to be cached, and no token issued."""
+    assert response.status_code == status
+    assert error_of(response) == error
+    assert_no_store(response)
+    assert not AccessToken.objects.exists()
+
+
 def test_password_grant_issues_a_24_hour_bearer_token(creds):
     response = request_token(Client(), creds.form())
 
@@ -110,6 +118,7 @@ def test_endpoint_is_csrf_exempt(creds):
     response = request_token(Client(enforce_csrf_checks=True), creds.form())
 
     assert response.status_code == HTTPStatus.OK
+    assert response.json()["access_token"].startswith("tng_sbx_at_")
 
 
 def test_get_is_not_allowed():
@@ -125,11 +134,8 @@ def test_get_is_not_allowed():
 def test_missing_parameter_is_invalid_request(creds, missing):
     response = request_token(Client(), creds.form(**{missing: None}))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_request"
+    assert_refused(response, "invalid_request")
     assert missing in response.json()["error_description"]
-    assert_no_store(response)
-    assert not AccessToken.objects.exists()
 
 
 @pytest.mark.parametrize("repeated", ["username", "password", "client_id", "audience", "scope", "grant_type"])
@@ -138,26 +144,21 @@ def test_repeated_parameter_is_invalid_request(creds, repeated):
 
     response = request_token(Client(), pairs)
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_request"
+    assert_refused(response, "invalid_request")
     assert f"Duplicate {repeated}" in response.json()["error_description"]
-    assert not AccessToken.objects.exists()
 
 
 def test_json_body_is_invalid_request(creds):
     response = Client().post(TOKEN_URL, data=creds.form(), content_type="application/json")
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_request"
+    assert_refused(response, "invalid_request")
     assert "x-www-form-urlencoded" in response.json()["error_description"]
-    assert not AccessToken.objects.exists()
 
 
 def test_multipart_body_is_invalid_request(creds):
     response = Client().post(TOKEN_URL, data=creds.form())  # the test client's default: multipart
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_request"
+    assert_refused(response, "invalid_request")
 
 
 def test_body_that_is_not_utf8_is_invalid_request(creds):
@@ -167,24 +168,20 @@ def test_body_that_is_not_utf8_is_invalid_request(creds):
         content_type="application/x-www-form-urlencoded",
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_request"
+    assert_refused(response, "invalid_request")
 
 
 def test_query_string_parameters_are_refused(creds):
     response = form_post(Client(), f"{TOKEN_URL}?username={creds.username}", creds.form())
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_request"
+    assert_refused(response, "invalid_request")
 
 
 def test_unknown_audience_is_invalid_request(creds):
     response = request_token(Client(), creds.form(audience="https://evil.example/"))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_request"
+    assert_refused(response, "invalid_request")
     assert "audience" in response.json()["error_description"]
-    assert not AccessToken.objects.exists()
 
 
 def test_basic_and_body_secret_together_is_invalid_request(creds):
@@ -192,8 +189,7 @@ def test_basic_and_body_secret_together_is_invalid_request(creds):
         Client(), creds.form(), HTTP_AUTHORIZATION=basic(creds.client_id, creds.client_secret)
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_request"
+    assert_refused(response, "invalid_request")
 
 
 # --- invalid_client ----------------------------------------------------------------
@@ -212,10 +208,7 @@ def test_basic_and_body_secret_together_is_invalid_request(creds):
 def test_bad_client_credentials_are_invalid_client(creds, overrides):
     response = request_token(Client(), creds.form(**overrides))
 
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert error_of(response) == "invalid_client"
-    assert_no_store(response)
-    assert not AccessToken.objects.exists()
+    assert_refused(response, "invalid_client", status=HTTPStatus.UNAUTHORIZED)
 
 
 def test_invalid_client_by_basic_challenges_with_basic(creds):
@@ -223,8 +216,7 @@ def test_invalid_client_by_basic_challenges_with_basic(creds):
 
     response = request_token(Client(), data, HTTP_AUTHORIZATION=basic(creds.client_id, "tng_sbx_cs_wrong"))
 
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert error_of(response) == "invalid_client"
+    assert_refused(response, "invalid_client", status=HTTPStatus.UNAUTHORIZED)
     assert response["WWW-Authenticate"].startswith("Basic ")
 
 
@@ -233,8 +225,7 @@ def test_malformed_basic_header_is_invalid_client(creds):
 
     response = request_token(Client(), data, HTTP_AUTHORIZATION="Basic !!!not-base64")
 
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert error_of(response) == "invalid_client"
+    assert_refused(response, "invalid_client", status=HTTPStatus.UNAUTHORIZED)
     assert response["WWW-Authenticate"].startswith("Basic ")
 
 
@@ -243,10 +234,8 @@ def test_deactivated_client_gets_no_token(creds, manager, team):
 
     response = request_token(Client(), creds.form())
 
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert error_of(response) == "invalid_client"
+    assert_refused(response, "invalid_client", status=HTTPStatus.UNAUTHORIZED)
     assert "deactivated" in response.json()["error_description"]
-    assert not AccessToken.objects.exists()
 
 
 # --- invalid_grant -----------------------------------------------------------------
@@ -260,9 +249,7 @@ def test_deactivated_client_gets_no_token(creds, manager, team):
 def test_bad_service_account_is_invalid_grant(creds, overrides):
     response = request_token(Client(), creds.form(**overrides))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_grant"
-    assert not AccessToken.objects.exists()
+    assert_refused(response, "invalid_grant")
 
 
 def test_deleted_service_account_is_invalid_grant(creds, manager, team):
@@ -270,9 +257,7 @@ def test_deleted_service_account_is_invalid_grant(creds, manager, team):
 
     response = request_token(Client(), creds.form())
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_grant"
-    assert not AccessToken.objects.exists()
+    assert_refused(response, "invalid_grant")
 
 
 def test_service_account_of_another_team_is_invalid_grant(creds, other_creds):
@@ -281,9 +266,7 @@ def test_service_account_of_another_team_is_invalid_grant(creds, other_creds):
         Client(), creds.form(username=other_creds.username, password=other_creds.password)
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_grant"
-    assert not AccessToken.objects.exists()
+    assert_refused(response, "invalid_grant")
 
 
 # --- grant types, scope, team state ----------------------------------------------
@@ -292,23 +275,19 @@ def test_service_account_of_another_team_is_invalid_grant(creds, other_creds):
 def test_unknown_grant_type_is_unsupported_grant_type(creds):
     response = request_token(Client(), creds.form(grant_type="authorization_code"))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "unsupported_grant_type"
+    assert_refused(response, "unsupported_grant_type")
 
 
 def test_refresh_token_grant_is_unsupported(creds):
     response = request_token(Client(), {**creds.form(), "grant_type": "refresh_token", "refresh_token": "x"})
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "unsupported_grant_type"
+    assert_refused(response, "unsupported_grant_type")
 
 
 def test_unknown_scope_is_invalid_scope(creds):
     response = request_token(Client(), creds.form(scope="raas.all admin"))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_scope"
-    assert not AccessToken.objects.exists()
+    assert_refused(response, "invalid_scope")
 
 
 def test_missing_scope_defaults_to_raas_all(creds):
@@ -327,10 +306,8 @@ def test_non_legacy_client_may_not_use_client_credentials(creds):
 
     response = request_token(Client(), data)
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "unauthorized_client"
+    assert_refused(response, "unauthorized_client")
     assert "service account" in response.json()["error_description"]
-    assert not AccessToken.objects.exists()
 
 
 def test_legacy_client_may_use_client_credentials_with_a_deprecation_warning(legacy_creds):
@@ -366,10 +343,8 @@ def test_team_with_oauth_off_gets_no_token(creds, team):
 
     response = request_token(Client(), creds.form())
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "unauthorized_client"
+    assert_refused(response, "unauthorized_client")
     assert "not enabled" in response.json()["error_description"]
-    assert not AccessToken.objects.exists()
 
 
 # --- sandbox secrets presented to production -------------------------------------
@@ -380,12 +355,10 @@ def test_sandbox_client_secret_in_production_is_refused_clearly(creds, settings)
 
     response = request_token(Client(), creds.form())
 
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert error_of(response) == "invalid_client"
+    assert_refused(response, "invalid_client", status=HTTPStatus.UNAUTHORIZED)
     description = response.json()["error_description"]
     assert "sandbox credential" in description
     assert creds.client_secret not in description
-    assert not AccessToken.objects.exists()
 
 
 def test_sandbox_password_in_production_is_refused_clearly(creds, settings):
@@ -399,10 +372,8 @@ def test_sandbox_password_in_production_is_refused_clearly(creds, settings):
 
     response = request_token(Client(), creds.form(client_id=client_id, client_secret=secret))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert error_of(response) == "invalid_grant"
+    assert_refused(response, "invalid_grant")
     assert "sandbox credential" in response.json()["error_description"]
-    assert not AccessToken.objects.exists()
 
 
 def test_no_secret_reaches_the_logs_even_at_debug(creds, caplog):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from credentials import secrets as credential_secrets
 from tango_portal import activity, members_services
 from tango_portal.models import Membership, SignupInvitation, TeamActivity, User
+from tests.conftest import change_member, membership_of
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,10 +20,6 @@ pytestmark = pytest.mark.django_db
 Role = Membership.Role
 Perm = Membership.ApiKeysPermission
 Action = TeamActivity.Action
-
-
-def membership_of(user, team) -> Membership:
-    return Membership.objects.get(user=user, team=team)
 
 
 def actions(team) -> list[str]:
@@ -133,13 +130,7 @@ def test_changing_permission_and_role_records_each_change(team, admin_user, memb
 
 
 def test_saving_without_a_change_records_nothing(team, admin_user, member):
-    members_services.member_change(
-        actor=admin_user,
-        team=team,
-        membership=membership_of(member, team),
-        role=Role.MEMBER,
-        api_keys_permission=Perm.NONE,
-    )
+    change_member(admin_user, team, member, role=Role.MEMBER, permission=Perm.NONE)
     assert actions(team) == []
 
 
@@ -157,43 +148,26 @@ def test_confirmation_text_names_what_will_change(team, member):
 @pytest.mark.parametrize(("role", "permission"), [("owner", Perm.VIEW), (Role.MEMBER, "everything")])
 def test_invalid_choices_are_refused(team, admin_user, member, role, permission):
     with pytest.raises(ValidationError):
-        members_services.member_change(
-            actor=admin_user,
-            team=team,
-            membership=membership_of(member, team),
-            role=role,
-            api_keys_permission=permission,
-        )
+        change_member(admin_user, team, member, role=role, permission=permission)
     assert membership_of(member, team).api_keys_permission == Perm.NONE
 
 
 def test_non_admins_may_not_change_anyone_even_themselves(team, manager, member):
-    for target in (membership_of(member, team), membership_of(manager, team)):
+    for user in (member, manager):
         with pytest.raises(PermissionDenied):
-            members_services.member_change(
-                actor=manager, team=team, membership=target, role=Role.ADMIN, api_keys_permission=Perm.MANAGE
-            )
+            change_member(manager, team, user, role=Role.ADMIN, permission=Perm.MANAGE)
     assert membership_of(manager, team).role == Role.MEMBER
     assert actions(team) == []
 
 
 def test_a_membership_of_another_team_cannot_be_changed(team, admin_user, outsider, other_team):
     with pytest.raises(members_services.NoLongerMember):
-        members_services.member_change(
-            actor=admin_user,
-            team=team,
-            membership=membership_of(outsider, other_team),
-            role=Role.MEMBER,
-            api_keys_permission=Perm.NONE,
-        )
+        change_member(admin_user, team, outsider, role=Role.MEMBER, permission=Perm.NONE, of_team=other_team)
     assert membership_of(outsider, other_team).role == Role.ADMIN
 
 
 def test_an_admin_may_grant_themselves_a_permission(team, admin_user):
-    own = membership_of(admin_user, team)
-    members_services.member_change(
-        actor=admin_user, team=team, membership=own, role=Role.ADMIN, api_keys_permission=Perm.VIEW
-    )
+    change_member(admin_user, team, admin_user, role=Role.ADMIN, permission=Perm.VIEW)
     assert membership_of(admin_user, team).api_keys_permission == Perm.VIEW
 
 
@@ -201,11 +175,8 @@ def test_an_admin_may_grant_themselves_a_permission(team, admin_user):
 
 
 def test_the_last_admin_cannot_demote_themselves(team, admin_user, member):
-    own = membership_of(admin_user, team)
     with pytest.raises(members_services.LastAdmin, match="You are the only admin of Acme Rewards"):
-        members_services.member_change(
-            actor=admin_user, team=team, membership=own, role=Role.MEMBER, api_keys_permission=Perm.MANAGE
-        )
+        change_member(admin_user, team, admin_user, role=Role.MEMBER, permission=Perm.MANAGE)
     assert membership_of(admin_user, team).role == Role.ADMIN
     assert actions(team) == []
 
@@ -221,13 +192,7 @@ def test_the_last_admin_cannot_remove_themselves(team, admin_user, member):
 
 def test_with_a_second_admin_an_admin_may_step_down_or_leave(team, admin_user, member):
     second = MembershipFactory(team=team, role=Role.ADMIN, api_keys_permission=Perm.NONE).user
-    members_services.member_change(
-        actor=admin_user,
-        team=team,
-        membership=membership_of(admin_user, team),
-        role=Role.MEMBER,
-        api_keys_permission=Perm.MANAGE,
-    )
+    change_member(admin_user, team, admin_user, role=Role.MEMBER, permission=Perm.MANAGE)
     assert membership_of(admin_user, team).role == Role.MEMBER
     # Now `second` is the only admin, and the rule holds for them too.
     with pytest.raises(members_services.LastAdmin):
@@ -238,21 +203,9 @@ def test_with_a_second_admin_an_admin_may_step_down_or_leave(team, admin_user, m
 
 def test_a_demoted_admin_can_no_longer_act(team, admin_user, member):
     second = MembershipFactory(team=team, role=Role.ADMIN).user
-    members_services.member_change(
-        actor=second,
-        team=team,
-        membership=membership_of(admin_user, team),
-        role=Role.MEMBER,
-        api_keys_permission=Perm.NONE,
-    )
+    change_member(second, team, admin_user, role=Role.MEMBER, permission=Perm.NONE)
     with pytest.raises(PermissionDenied):
-        members_services.member_change(
-            actor=admin_user,
-            team=team,
-            membership=membership_of(member, team),
-            role=Role.MEMBER,
-            api_keys_permission=Perm.VIEW,
-        )
+        change_member(admin_user, team, member, role=Role.MEMBER, permission=Perm.VIEW)
 
 
 # --- member_remove ---------------------------------------------------------------------

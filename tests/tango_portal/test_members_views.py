@@ -10,7 +10,7 @@ import pytest
 from credentials import services as credential_services
 from tango_portal import activity, members_services
 from tango_portal.models import Membership, SignupInvitation, TeamActivity, User
-from tests.conftest import client_for
+from tests.conftest import change_member, client_for, membership_of
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,10 +19,6 @@ Role = Membership.Role
 Perm = Membership.ApiKeysPermission
 LIST = "/team/users/"
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def membership_of(user, team) -> Membership:
-    return Membership.objects.get(user=user, team=team)
 
 
 @pytest.fixture
@@ -391,13 +387,7 @@ def test_history_chain_holds_after_a_mix_of_page_actions(admin_client, team, mem
 def test_an_admin_demoted_while_the_page_is_open_gets_a_full_reload(team, admin_user, member):
     second = member_admin(team)
     client = client_for(second)
-    members_services.member_change(
-        actor=admin_user,
-        team=team,
-        membership=membership_of(second, team),
-        role=Role.MEMBER,
-        api_keys_permission=Perm.NONE,
-    )
+    change_member(admin_user, team, second, role=Role.MEMBER, permission=Perm.NONE)
     response = client.get(f"/team/users/{membership_of(member, team).pk}/", **HTMX)
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert response["HX-Refresh"] == "true"

@@ -105,10 +105,12 @@ def assert_no_access(client, objects, htmx_headers) -> None:
     assert reverse("credentials:index") in urls and len(urls) >= len(VIEW_PAGES)
     for url in urls:
         for headers in ({}, htmx_headers):
-            assert client.get(url, headers=headers).status_code in DENIED, url
-            assert client.post(
-                url, {"display_name": "x", "platform_name": "x"}, headers=headers
-            ).status_code in (DENIED), url
+            get = client.get(url, headers=headers).status_code
+            post = client.post(url, {"display_name": "x", "platform_name": "x"}, headers=headers).status_code
+            assert get in DENIED, url
+            assert post in (DENIED), url
+            # 405 alone says nothing about permission: each URL must refuse one method outright.
+            assert HTTPStatus.FORBIDDEN in (get, post), (url, get, post)
     assert snapshot() == before
 
 
