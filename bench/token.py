@@ -81,7 +81,8 @@ def _install_urls() -> None:
 
     from tango_portal.urls import urlpatterns as portal_urls
 
-    urlpatterns[:] = [*portal_urls, path("bench/trivial", trivial), path("bench/one-query", one_query)]
+    # First, so that URL resolution costs the floor no more than it costs the API.
+    urlpatterns[:] = [path("bench/trivial", trivial), path("bench/one-query", one_query), *portal_urls]
     settings.ROOT_URLCONF = __name__
     clear_url_caches()
 

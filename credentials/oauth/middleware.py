@@ -20,7 +20,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponseBase
 
 from credentials import selectors
-from credentials.oauth.errors import wrong_environment_description
+from credentials.secrets import other_environment
 
 API_PATH_PREFIX = "/api/"
 
@@ -45,7 +45,7 @@ class EarlyTokenLookupMiddleware:
             return self.get_response(request)
         token = bearer_token(request.META.get("HTTP_AUTHORIZATION", ""))
         # A token of the other environment is refused without a lookup.
-        if token is None or wrong_environment_description(token, "access token"):
+        if token is None or other_environment(token):
             return self.get_response(request)
         try:
             sent = selectors.live_token_lookup_ahead(token=token)

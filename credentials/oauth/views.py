@@ -281,6 +281,7 @@ def whoami(request: HttpRequest) -> HttpResponse:
     else:
         # No credentials (or a scheme we do not speak): a bare challenge (RFC 6750 3.1).
         return _unauthorized("Bearer")
-    response = JsonResponse(identity)
-    response["Cache-Control"] = "no-store"
-    return response
+    # Plain strings only: the standard encoder, not JsonResponse's per-call DjangoJSONEncoder.
+    return HttpResponse(
+        json.dumps(identity), content_type="application/json", headers={"Cache-Control": "no-store"}
+    )

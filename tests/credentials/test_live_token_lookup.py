@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from credentials import secrets as credential_secrets
@@ -77,3 +78,64 @@ def test_the_lookup_refuses_an_expired_token_by_the_applications_clock(token):
 
     assert selectors.live_token_by_value(token=token, now=row.expires_at - timedelta(seconds=1)) is not None
     assert selectors.live_token_by_value(token=token, now=row.expires_at) is None
+
+
+def test_the_lookup_answers_aware_datetimes_and_the_row_as_issued(token):
+    row = _the_token_row(token)
+
+    live = selectors.live_token_by_value(token=token)
+
+    assert live is not None
+    assert (live.issued_at, live.expires_at) == (row.issued_at, row.expires_at)
+    assert live.expires_at.utcoffset() == timedelta(0)
+    assert (live.client_pk, live.client_id, live.team_slug, live.service_account) == (
+        row.client_id,
+        row.client.client_id,
+        row.client.team.slug,
+        row.service_account.username,
+    )
+
+
+def test_an_execute_wrapper_sees_the_lookup(token):
+    # Unobserved, SQLite runs it on its own connection; anyone observing queries sees it.
+    seen: list[str] = []
+
+    def observe(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(observe):
+        assert selectors.live_token_by_value(token=token) is not None
+
+    assert any("tango_live_token" in sql or "credentials_accesstoken" in sql for sql in seen), seen
+
+
+def test_the_lookup_refuses_to_run_in_a_broken_transaction(token):
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            # A second token with the same digest: refused, and the transaction with it.
+            AccessToken.objects.create(
+                client=_the_token_row(token).client,
+                token_digest=credential_secrets.digest(token),
+                audience="https://api.tangocard.com/",
+                scope="raas.all",
+                expires_at=timezone.now(),
+            )
+        with pytest.raises(TransactionManagementError):
+            selectors.live_token_by_value(token=token)
+        transaction.set_rollback(True)
+
+
+def test_a_failing_lookup_raises_djangos_database_error():
+    missing = "SELECT 1 FROM tango_no_such_table"
+    lookup = selectors._CompiledLookup(
+        name="tango_test_missing",
+        params=(),
+        sql=missing,
+        qmark_sql=missing,
+        prepared_sql=missing,
+        execute_sql="EXECUTE tango_test_missing",
+    )
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        selectors._run_lookup(lookup, {})

@@ -57,6 +57,33 @@ def test_another_statement_or_other_parameters_are_not_sent_and_consume_what_was
     assert select_one() == (1,)
 
 
+def test_each_statement_keeps_its_own_column_types(echo, divide):
+    # The row loaders are found once per statement: one statement's must never read another's.
+    for _ in range(2):
+        connection.send_ahead(echo, ["tango", "42"])
+        assert connection.collect_ahead(echo, ["tango", "42"]) == [("tango", 42)]
+        connection.send_ahead(divide, ["1"])
+        assert connection.collect_ahead(divide, ["1"]) == [(1,)]
+
+
+def test_a_statement_prepared_again_with_other_columns_is_read_with_them():
+    name = "tango_test_retyped"
+    connection.prepare(name, "SELECT $1::text")
+    try:
+        connection.send_ahead(name, ["42"])
+        assert connection.collect_ahead(name, ["42"]) == [("42",)]
+        connection._prepared_on.clear()  # as on a new session that has it from before
+
+        connection.prepare(name, "SELECT $1::int")
+
+        connection.send_ahead(name, ["42"])
+        assert connection.collect_ahead(name, ["42"]) == [(42,)]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DEALLOCATE {name}")
+        connection._prepared_on.pop(name, None)
+
+
 def test_a_second_statement_sent_ahead_replaces_the_first(echo):
     connection.send_ahead(echo, ["first", "1"])
     connection.send_ahead(echo, ["second", "2"])

@@ -46,7 +46,11 @@ Row = tuple[Any, ...]
 NOT_SENT: Any = object()
 
 
-@dataclass
+# A statement may be sent ahead outside a transaction or in one that has not failed.
+_CAN_SEND_AHEAD = frozenset({TransactionStatus.IDLE, TransactionStatus.INTRANS})
+
+
+@dataclass(slots=True)
 class _SentAhead:
     name: str
     params: tuple[str | None, ...]
@@ -59,7 +63,8 @@ class _SentAhead:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _ahead: _SentAhead | None = None
-    _loader: tuple[Any, abc.Transformer] | None = None
+    # The psycopg connection the loaders belong to, and a row loader per statement name.
+    _loaders: tuple[Any, dict[str, abc.Transformer]] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -85,6 +90,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 cursor.execute(f"DEALLOCATE {name}")
             cursor.execute(f"PREPARE {name} AS {sql}")
         self._prepared_on[name] = self.connection
+        if self._loaders is not None:
+            self._loaders[1].pop(name, None)
 
     # --- Health check -------------------------------------------------------------
 
@@ -93,9 +100,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
         raw = self.connection
         if raw is None or raw.closed or raw.broken:
             return False
-        if self.errors_occurred or raw.info.transaction_status != TransactionStatus.IDLE:
+        pgconn = raw.pgconn
+        if self.errors_occurred or pgconn.transaction_status != TransactionStatus.IDLE:
             return bool(super().is_usable())
-        if _has_input(raw.fileno()):
+        if _has_input(pgconn.socket):
             return bool(super().is_usable())
         return True
 
@@ -108,19 +116,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
         on this connection, nor when the connection is in a failed transaction or busy;
         the caller then simply runs the statement when it needs it.
         """
-        self.discard_ahead()
+        if self._ahead is not None:
+            self.discard_ahead()
         self.close_if_health_check_failed()
-        self.ensure_connection()
         raw = self.connection
+        # None when there was none, or the health check closed one the server had ended.
         if raw is None:
             return False
-        if self._prepared_on.get(name) is not self.connection:
+        pgconn = raw.pgconn
+        if self._prepared_on.get(name) is not raw:
             return False
-        if raw.info.transaction_status not in (TransactionStatus.IDLE, TransactionStatus.INTRANS):
+        if pgconn.transaction_status not in _CAN_SEND_AHEAD:
             return False
         encoded = [None if value is None else value.encode() for value in params]
         with self.wrap_database_errors:
-            pgconn = raw.pgconn
             pgconn.send_query_prepared(name.encode(), encoded)
             self._ahead = _SentAhead(name=name, params=tuple(params), raw=raw, started=time.monotonic())
             while pgconn.flush():
@@ -172,10 +181,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
                     pass
                 if result is None or result.status != pq.ExecStatus.TUPLES_OK:
                     raise _error(result, ahead.raw.info.encoding)
-                loader = self._loader_for(ahead.raw)
-                loader.set_pgresult(result)
+                loader = self._loader_for(ahead.raw, ahead.name, result)
                 ahead.rows = loader.load_rows(0, result.ntuples, tuple)
-                loader.set_pgresult(None)
+                loader.set_pgresult(None, set_loaders=False)
         except DatabaseError as exc:
             ahead.error = exc
         finally:
@@ -187,12 +195,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
                     }
                 )
 
-    def _loader_for(self, raw: Any) -> abc.Transformer:
-        # One per connection: making one, and finding each column's loader, cost
-        # more than the rest of receiving the rows.
-        if self._loader is None or self._loader[0] is not raw:
-            self._loader = (raw, Transformer(raw))
-        return self._loader[1]
+    def _loader_for(self, raw: Any, name: str, result: pq.abc.PGresult) -> abc.Transformer:
+        """A row loader for `result` of statement `name`: one per connection and statement,
+        its column loaders found once (a prepared statement's columns do not change).
+        Making one, and finding each column's loader, cost more than the rest of
+        receiving the rows."""
+        if self._loaders is None or self._loaders[0] is not raw:
+            self._loaders = (raw, {})
+        loader = self._loaders[1].get(name)
+        if loader is None:
+            loader = self._loaders[1][name] = Transformer(raw)
+            loader.set_pgresult(result)
+        else:
+            loader.set_pgresult(result, set_loaders=False)
+        return loader
 
     # Everything else that uses the connection receives the statement ahead first.
 

@@ -1,8 +1,0 @@
-from django.urls import path
-
-from credentials.oauth import views
-
-app_name = "api"
-urlpatterns = [
-    path("whoami", views.whoami, name="whoami"),
-]
