@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -292,15 +293,21 @@ def _first_row_on_sqlite(
     return row
 
 
-def _send_lookup_ahead(lookup: _CompiledLookup, values: dict[str, object]) -> bool:
+def _send_lookup_ahead(lookup: _CompiledLookup, values: dict[str, object]) -> Callable[[], None] | None:
     """On PostgreSQL, start the lookup now and let the request go on; `_run_lookup`
-    collects its row. Answers whether it was sent (never on SQLite, where a query is
-    a function call and not a round trip)."""
+    collects its row. Answers the function that ends it (and drops it, if nothing
+    collected it), or None if it was not sent: never on SQLite, where a query is a
+    function call and not a round trip."""
     postgresql = _postgresql()
     if postgresql is None:
-        return False
-    postgresql.prepare(lookup.name, lookup.prepared_sql)
-    return postgresql.send_ahead(lookup.name, _as_text(_lookup_params(lookup, values)))
+        return None
+    params = _as_text(_lookup_params(lookup, values))
+    if not postgresql.send_ahead(lookup.name, params):
+        # Not prepared in this session yet (or no connection yet): prepare, then send.
+        postgresql.prepare(lookup.name, lookup.prepared_sql)
+        if not postgresql.send_ahead(lookup.name, params):
+            return None
+    return postgresql.discard_ahead
 
 
 _CLIENT_ID_PLACEHOLDER = "client-id-placeholder"
@@ -445,20 +452,14 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
-def live_token_lookup_ahead(*, token: str) -> bool:
+def live_token_lookup_ahead(*, token: str) -> Callable[[], None] | None:
     """Start `live_token_by_value(token=token)`'s query now, if the database allows
     (PostgreSQL), so that its round trip overlaps the rest of the request. Answers
-    whether it was started; the caller must then end with `lookups_ahead_discard()`."""
+    None if it was not started; otherwise the function the caller must call when the
+    request is over, which drops the lookup if the view never asked for it."""
     return _send_lookup_ahead(
         _live_token_lookup(DEFAULT_DB_ALIAS), {_DIGEST_PLACEHOLDER: credential_secrets.digest(token)}
     )
-
-
-def lookups_ahead_discard() -> None:
-    """Drop a lookup started ahead that the request never asked for."""
-    postgresql = _postgresql()
-    if postgresql is not None:
-        postgresql.discard_ahead()
 
 
 def live_token_by_value(*, token: str, now: datetime | None = None) -> LiveToken | None:

@@ -48,13 +48,13 @@ class EarlyTokenLookupMiddleware:
         if token is None or other_environment(token):
             return self.get_response(request)
         try:
-            sent = selectors.live_token_lookup_ahead(token=token)
+            end_lookup = selectors.live_token_lookup_ahead(token=token)
         except DatabaseError:
             # The view looks the token up itself, and meets the error again if it lasts.
-            sent = False
-        if not sent:
+            end_lookup = None
+        if end_lookup is None:
             return self.get_response(request)
         try:
             return self.get_response(request)
         finally:
-            selectors.lookups_ahead_discard()
+            end_lookup()

@@ -31,8 +31,10 @@ def sent_ahead(monkeypatch) -> list[tuple[str, tuple[str | None, ...]]]:
     original = DatabaseWrapper.send_ahead
 
     def spy(self, name, params):
-        calls.append((name, tuple(params)))
-        return original(self, name, params)
+        sent = original(self, name, params)
+        if sent:
+            calls.append((name, tuple(params)))
+        return sent
 
     monkeypatch.setattr(DatabaseWrapper, "send_ahead", spy)
     return calls
@@ -66,6 +68,21 @@ def test_a_bearer_call_sends_its_token_lookup_ahead(creds, token, sent_ahead):
     assert response.json()["client_id"] == creds.client_id
     assert sent_ahead == [lookup_of(token)]
     assert connection._ahead is None
+
+
+@pytest.mark.postgres
+def test_a_session_that_has_not_prepared_the_lookup_prepares_it_and_sends_it_ahead(token, sent_ahead):
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connection._prepared_on.clear()  # as on a new session
+
+    response = whoami(f"Bearer {token}")
+
+    assert response.status_code == HTTPStatus.OK
+    assert sent_ahead == [lookup_of(token)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'tango_live_token'")
+        assert cursor.fetchone() == (1,)
 
 
 @pytest.mark.postgres
@@ -123,10 +140,12 @@ def test_no_lookup_is_sent_for_a_token_of_the_other_environment(token, sent_ahea
 
 
 def test_the_lookup_is_sent_ahead_only_where_a_query_is_a_round_trip(token):
-    sent = selectors.live_token_lookup_ahead(token=token)
-    selectors.lookups_ahead_discard()
+    end_lookup = selectors.live_token_lookup_ahead(token=token)
+    if end_lookup is not None:
+        end_lookup()
 
-    assert sent is (connection.vendor == "postgresql")
+    assert (end_lookup is not None) is (connection.vendor == "postgresql")
+    assert connection.vendor == "sqlite" or connection._ahead is None
 
 
 @pytest.mark.postgres
@@ -171,7 +190,9 @@ def test_when_sending_ahead_fails_the_view_looks_the_token_up_itself(token, cred
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_connection_the_server_closed_is_replaced_before_the_lookup_is_sent(token, creds):
+def test_a_session_the_server_ended_before_the_call_is_replaced_and_the_call_answered(
+    token, creds, sent_ahead
+):
     assert whoami(f"Bearer {token}").status_code == HTTPStatus.OK  # prepares the lookup
     raw = connection.connection
     terminate_backend(raw.info.backend_pid)
@@ -183,6 +204,26 @@ def test_a_connection_the_server_closed_is_replaced_before_the_lookup_is_sent(to
     assert response.status_code == HTTPStatus.OK
     assert response.json()["client_id"] == creds.client.client_id
     assert connection.connection is not raw
+    # The lookup went ahead on the ended session (its answer is the health check).
+    assert sent_ahead == [lookup_of(token), lookup_of(token)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_lookup_sent_on_an_ended_session_is_run_again_on_a_new_one(token, creds):
+    assert whoami(f"Bearer {token}").status_code == HTTPStatus.OK  # prepares the lookup
+    raw = connection.connection
+    terminate_backend(raw.info.backend_pid)
+    assert selectors.live_token_lookup_ahead(token=token) is not None  # the socket takes it
+    connection.health_check_done = True  # replaced even when the request has checked already
+
+    live = selectors.live_token_by_value(token=token)
+
+    assert live is not None
+    assert live.client_id == creds.client.client_id
+    assert connection.connection is not raw
+    assert connection._ahead is None
+    assert not connection.errors_occurred or connection.is_usable()
 
 
 @pytest.mark.parametrize(

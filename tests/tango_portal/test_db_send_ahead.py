@@ -134,7 +134,7 @@ def test_a_transaction_ended_meanwhile_leaves_the_rows_to_collect(echo, rolled_b
 def test_a_lookup_sent_ahead_sees_what_was_committed_before(issued_token):
     token, client, account = issued_token.value, issued_token.client, issued_token.account
 
-    assert selectors.live_token_lookup_ahead(token=token) is True
+    assert selectors.live_token_lookup_ahead(token=token) == connection.discard_ahead
     with CaptureQueriesContext(connection) as captured:
         live = selectors.live_token_by_value(token=token)
 

@@ -24,7 +24,10 @@ at a time. Anything else that uses the connection first (a cursor, a commit or
 rollback, a change of autocommit, a health check, closing) receives its rows and
 keeps them (or the statement's error) for `collect_ahead`, so the connection is never
 asked two things at once. A statement sent inside a transaction that has not yet sent
-its first query runs in a transaction of its own, as a read-only lookup may.
+its first query runs in a transaction of its own, as a read-only lookup may. No health
+check runs before it is sent, as its answer is one: if the server has ended the
+session, `collect_ahead` closes the connection and answers that nothing was sent, and
+the caller runs the statement on a new connection.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class _SentAhead:
     rows: list[Row] | None = None
     error: Exception | None = None
     received: bool = False
+    lost: bool = False  # the session ended: nothing to collect
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -115,12 +119,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
         Answers whether it was sent: not when the statement is not prepared (`prepare`)
         on this connection, nor when the connection is in a failed transaction or busy;
         the caller then simply runs the statement when it needs it.
+
+        No health check first: the statement is one. If the server has closed the
+        session, `collect_ahead` finds it out, closes the connection and answers
+        NOT_SENT, so the caller runs the statement on a new one, just as when Django's
+        health check finds a connection unusable.
         """
         if self._ahead is not None:
             self.discard_ahead()
-        self.close_if_health_check_failed()
         raw = self.connection
-        # None when there was none, or the health check closed one the server had ended.
         if raw is None:
             return False
         pgconn = raw.pgconn
@@ -141,12 +148,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
         on this connection; otherwise NOT_SENT (and whatever was ahead is discarded).
 
         If the statement failed on the server, its error is raised here, and only here.
+        If the session was lost (the server ended it before answering), the connection
+        is closed and the answer is NOT_SENT.
         """
         ahead = self._ahead
         if ahead is None:
             return NOT_SENT
         self._receive_ahead()
         self._ahead = None
+        if ahead.lost:
+            self.close()
+            return NOT_SENT
         if ahead.name != name or ahead.params != tuple(params) or ahead.raw is not self.connection:
             return NOT_SENT
         if ahead.error is not None:
@@ -185,7 +197,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 ahead.rows = loader.load_rows(0, result.ntuples, tuple)
                 loader.set_pgresult(None, set_loaders=False)
         except DatabaseError as exc:
-            ahead.error = exc
+            # A session the server ended answers with its FATAL message, then end of file.
+            if pgconn.status == pq.ConnStatus.BAD:
+                ahead.lost = True
+            else:
+                ahead.error = exc
         finally:
             if self.queries_logged:
                 self.queries_log.append(
