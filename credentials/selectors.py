@@ -184,10 +184,11 @@ def service_account_for_token(*, team: Team, username: str) -> ServiceAccount | 
 
 
 # The two lookups every API request and every token request make. Their SQL is
-# compiled by the ORM once per database and run on a plain cursor: compiling a join
-# per request costs more than the rest of the request (bench/token.py measures it).
+# compiled by the ORM once per database and run without it: compiling a join per
+# request costs more than the rest of the request (bench/token.py measures it).
 # On PostgreSQL each is also a prepared statement of the connection, since planning
-# the join took four times as long as running it.
+# the join took four times as long as running it; on SQLite it runs on the sqlite3
+# connection itself (`_first_row_on_sqlite`).
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,8 @@ def _run_lookup(lookup: _CompiledLookup, values: dict[str, object]) -> tuple[Any
 
     On PostgreSQL it is a prepared statement of the connection (planning the join took
     four times as long as running it); if the same lookup was sent ahead
-    (`_send_lookup_ahead`), its rows are collected instead of running it again.
+    (`_send_lookup_ahead`), its rows are collected instead of running it again. On
+    SQLite it runs on the sqlite3 connection, unless queries are being observed.
     """
     params = _lookup_params(lookup, values)
     database = connections[DEFAULT_DB_ALIAS]
@@ -444,7 +446,7 @@ def _live_token_lookup(alias: str) -> _CompiledLookup:
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
-    # A raw cursor skips the ORM's converters: SQLite hands back naive UTC text.
+    # Without the ORM's converters, SQLite hands back naive UTC datetimes (or text).
     if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
         return value
     if isinstance(value, str):
