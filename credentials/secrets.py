@@ -7,6 +7,7 @@ sandbox secret presented to production can be refused with a clear message.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -55,10 +56,18 @@ def digest_matches(value: str, expected_digest: str) -> bool:
 
 def other_environment(value: str) -> str | None:
     """The environment a secret was made for, if it is not this deployment's."""
-    for environment, tag in ENVIRONMENT_TAGS.items():
-        if environment != settings.PORTAL_ENVIRONMENT and value.startswith(f"tng_{tag}_"):
+    for prefix_of_environment, environment in _other_prefixes(settings.PORTAL_ENVIRONMENT):
+        if value.startswith(prefix_of_environment):
             return environment
     return None
+
+
+@functools.cache
+def _other_prefixes(here: str) -> tuple[tuple[str, str], ...]:
+    # Asked twice on every API call, so built once per environment.
+    return tuple(
+        (f"tng_{tag}_", environment) for environment, tag in ENVIRONMENT_TAGS.items() if environment != here
+    )
 
 
 def random_suffix(length: int = 8) -> str:

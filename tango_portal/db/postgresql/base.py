@@ -137,7 +137,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return False
         encoded = [None if value is None else value.encode() for value in params]
         with self.wrap_database_errors:
-            pgconn.send_query_prepared(name.encode(), encoded)
+            # Rows in binary: a timestamp is read from eight bytes rather than parsed from text.
+            pgconn.send_query_prepared(name.encode(), encoded, result_format=pq.Format.BINARY)
             self._ahead = _SentAhead(name=name, params=tuple(params), raw=raw, started=time.monotonic())
             while pgconn.flush():
                 _wait(pgconn.socket, writable=True)
