@@ -375,8 +375,8 @@ def token_request_credentials(
 
 
 def _converted(model: type[Model], values: tuple[Any, ...]) -> list[Any]:
-    # A raw cursor skips the ORM's converters (SQLite hands back text for dates and
-    # integers for booleans): apply each field's own, as a queryset would.
+    # Without a queryset there are no ORM converters (SQLite hands back naive
+    # datetimes): apply each field's own, as a queryset would.
     columns = _field_converters(model, connection.alias)
     return [
         functools.reduce(lambda value, convert: convert(value, column, connection), converters, value)
@@ -386,8 +386,6 @@ def _converted(model: type[Model], values: tuple[Any, ...]) -> list[Any]:
 
 @functools.cache
 def _field_converters(model: type[Model], alias: str) -> list[tuple[Any, list[Any]]]:
-    from django.db import connections
-
     ops = connections[alias].ops
     columns = [field.get_col(model._meta.db_table) for field in model._meta.concrete_fields]
     return [
@@ -445,13 +443,13 @@ def _live_token_lookup(alias: str) -> _CompiledLookup:
     return _compile("tango_live_token", queryset)
 
 
-def _aware(value: datetime | str | None) -> datetime | None:
-    # Without the ORM's converters, SQLite hands back naive UTC datetimes (or text).
-    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
-        return value
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+def _aware(value: datetime) -> datetime:
+    # Without the ORM's converters, SQLite hands back naive UTC datetimes.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _live_token_values(token: str) -> dict[str, object]:
+    return {_DIGEST_PLACEHOLDER: credential_secrets.digest(token)}
 
 
 def live_token_lookup_ahead(*, token: str) -> Callable[[], None] | None:
@@ -459,9 +457,7 @@ def live_token_lookup_ahead(*, token: str) -> Callable[[], None] | None:
     (PostgreSQL), so that its round trip overlaps the rest of the request. Answers
     None if it was not started; otherwise the function the caller must call when the
     request is over, which drops the lookup if the view never asked for it."""
-    return _send_lookup_ahead(
-        _live_token_lookup(DEFAULT_DB_ALIAS), {_DIGEST_PLACEHOLDER: credential_secrets.digest(token)}
-    )
+    return _send_lookup_ahead(_live_token_lookup(DEFAULT_DB_ALIAS), _live_token_values(token))
 
 
 def live_token_by_value(*, token: str, now: datetime | None = None) -> LiveToken | None:
@@ -470,15 +466,12 @@ def live_token_by_value(*, token: str, now: datetime | None = None) -> LiveToken
 
     Every API call makes this one query (a compiled, prepared lookup, see above).
     """
-    row = _run_lookup(
-        _live_token_lookup(DEFAULT_DB_ALIAS), {_DIGEST_PLACEHOLDER: credential_secrets.digest(token)}
-    )
+    row = _run_lookup(_live_token_lookup(DEFAULT_DB_ALIAS), _live_token_values(token))
     if row is None:
         return None
     client_pk, client_id, team_name, team_slug, username, audience, scope, issued_at, expires_at = row
     expires = _aware(expires_at)
-    issued = _aware(issued_at)
-    if issued is None or expires is None or expires <= (now or timezone.now()):
+    if expires <= (now or timezone.now()):
         return None
     return LiveToken(
         client_pk=client_pk,
@@ -488,7 +481,7 @@ def live_token_by_value(*, token: str, now: datetime | None = None) -> LiveToken
         service_account=username,
         audience=audience,
         scope=scope,
-        issued_at=issued,
+        issued_at=_aware(issued_at),
         expires_at=expires,
     )
 

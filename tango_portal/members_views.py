@@ -34,8 +34,8 @@ from tango_portal.teams import current_membership, switch_team
 
 ACTIVITY_PER_PAGE = 25
 # Every step (edit, confirm, add, remove) is also an htmx fragment for the members page's
-# editor panel; static/js/members.js lets htmx swap their 400 (invalid input)
-# and 409 (refused, e.g. last admin) answers too.
+# editor panel; their forms carry `data-swap-errors`, with which static/js/portal.js
+# lets htmx swap their 400 (invalid input) and 409 (refused, e.g. last admin) answers too.
 EDITOR = "editor"
 
 

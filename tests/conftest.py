@@ -13,7 +13,8 @@ from django.test import Client
 
 from credentials import db_triggers, history, services
 from credentials import secrets as credential_secrets
-from credentials.models import OAuthClient, ServiceAccount
+from credentials.models import AccessToken, OAuthClient, ServiceAccount
+from tango_portal import members_services
 from tango_portal.models import Membership, Team, User
 from tests.factories import PASSWORD, MembershipFactory, TeamFactory
 
@@ -144,8 +145,6 @@ def change_member(
     actor: User, team: Team, user: User, *, role: str, permission: str, of_team: Team | None = None
 ) -> Membership:
     """`member_change` by `actor` in `team` on `user`'s membership of `of_team` (by default `team`)."""
-    from tango_portal import members_services
-
     return members_services.member_change(
         actor=actor,
         team=team,
@@ -245,18 +244,37 @@ class IssuedToken:
     account: ServiceAccount
 
 
-@pytest.fixture
-def issued_token(team, manager) -> IssuedToken:
-    """A live 24-hour access token of `team`, issued through the services (no HTTP)."""
-    client, _ = services.oauth_client_create(actor=manager, team=team)
-    account, _ = services.service_account_create(actor=manager, team=team)
-    value = credential_secrets.generate(credential_secrets.Kind.ACCESS_TOKEN)
-    services.access_token_issue(
-        token=value,
+def issue_access_token(
+    client: OAuthClient,
+    account: ServiceAccount | None,
+    *,
+    audience: str = "https://api.tangocard.com/",
+    expires_in: int = 86400,
+    value: str | None = None,
+) -> AccessToken:
+    """`services.access_token_issue` of `value` (by default a fresh one), scope raas.all."""
+    return services.access_token_issue(
+        token=value or credential_secrets.generate(credential_secrets.Kind.ACCESS_TOKEN),
         client=client,
         service_account=account,
-        audience="https://api.tangocard.com/",
+        audience=audience,
         scope="raas.all",
-        expires_in=86400,
+        expires_in=expires_in,
     )
+
+
+@pytest.fixture
+def client_and_account(team, manager) -> tuple[OAuthClient, ServiceAccount]:
+    """Client credentials and a service account of `team`, made through the services."""
+    client, _ = services.oauth_client_create(actor=manager, team=team)
+    account, _ = services.service_account_create(actor=manager, team=team)
+    return client, account
+
+
+@pytest.fixture
+def issued_token(client_and_account) -> IssuedToken:
+    """A live 24-hour access token of `team`, issued through the services (no HTTP)."""
+    client, account = client_and_account
+    value = credential_secrets.generate(credential_secrets.Kind.ACCESS_TOKEN)
+    issue_access_token(client, account, value=value)
     return IssuedToken(value=value, client=client, account=account)

@@ -149,3 +149,23 @@ def test_adding_a_member_and_signing_up_with_the_link(page, browser, live_server
     finally:
         newcomer.close()
     assert Membership.objects.filter(team=team, user__email="nora@example.com").exists()
+
+
+def test_a_refused_or_invalid_add_shows_its_message_in_the_panel(page, live_server, acme):
+    # 409 and 400 answers are swapped into the editor panel (portal.js's data-swap-errors).
+    team, admin, member = acme
+    sign_in(page, admin.email, PASSWORD)
+    page.goto("/team/users/")
+    page.get_by_role("link", name="Add member").click()
+    panel = page.locator("[data-members-panel]")
+
+    page.get_by_label("Email address").fill(member.email)
+    page.get_by_label("Name").fill("Mel Again")
+    page.get_by_role("button", name="Add member").click()
+    expect(panel.get_by_text(f"({member.email}) is already a member of Acme Rewards.")).to_be_visible()
+    assert page.url.endswith("/team/users/")
+
+    page.get_by_label("Email address").fill("not-an-address")
+    page.get_by_role("button", name="Add member").click()
+    expect(panel.get_by_label("Email address")).to_have_attribute("aria-invalid", "true")
+    assert Membership.objects.filter(team=team).count() == 2

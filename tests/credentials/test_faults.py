@@ -12,6 +12,7 @@ from django.test import Client
 from credentials import history, services
 from credentials.models import AccessToken, ApiKey, CredentialHistory, OAuthClient, ServiceAccount
 from tests.conftest import client_for
+from tests.factories import AccessTokenFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,16 +36,7 @@ def world(team, manager):
     account, _ = services.service_account_create(actor=manager, team=team, display_name="Before")
     client, _ = services.oauth_client_create(actor=manager, team=team, display_name="Before")
     key, _ = services.api_key_create(actor=manager, team=team, platform_name="Before")
-    from django.utils import timezone
-
-    AccessToken.objects.create(
-        token_digest="a" * 64,
-        client=client,
-        service_account=account,
-        audience="https://api.tangocard.com/",
-        scope="raas.all",
-        expires_at=timezone.now() + timezone.timedelta(hours=24),
-    )
+    AccessTokenFactory(client=client, service_account=account)
     return {"account": account, "client": client, "key": key, "team": team, "actor": manager}
 
 

@@ -1,12 +1,10 @@
-from datetime import timedelta
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from credentials import secrets, services
-from credentials.models import AccessToken, CredentialHistory, CredentialType, OAuthClient, ServiceAccount
+from credentials.models import CredentialHistory, CredentialType, OAuthClient, ServiceAccount
 from tests.conftest import HistoryDown
+from tests.factories import AccessTokenFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,17 +29,7 @@ def _client_with_token(team, account):
     client = OAuthClient.objects.create(
         team=team, client_id=secrets.generate_public_id(secrets.Kind.CLIENT_ID), secret_digest="0" * 64
     )
-    now = timezone.now()
-    token = AccessToken.objects.create(
-        token_digest=secrets.digest("token-value"),
-        client=client,
-        service_account=account,
-        audience="https://api.tangocard.com/",
-        scope="raas.all",
-        issued_at=now,
-        expires_at=now + timedelta(hours=24),
-    )
-    return client, token
+    return client, AccessTokenFactory(client=client, service_account=account)
 
 
 def test_create_stores_only_an_argon2id_hash_at_least_the_owasp_minimum(manager, team):

@@ -107,7 +107,9 @@ def test_failures_count_per_username(creds, manager, team):
         Client(), creds.form(username=account.username, password=password), **from_address("203.0.113.7")
     )
     assert other_username.status_code == HTTPStatus.OK
-    assert other_username.json()["access_token"]
+    assert AccessToken.objects.get().token_digest == credential_secrets.digest(
+        other_username.json()["access_token"]
+    )
 
 
 def test_one_address_guessing_many_clients_is_throttled(creds):

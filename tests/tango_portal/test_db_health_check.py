@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 @pytest.fixture
-def health_checked(settings):
+def health_checked():
     """The default connection, reused as by a new request with health checks on."""
     connection.ensure_connection()
     enabled = connection.health_check_enabled
@@ -33,6 +33,7 @@ def test_a_quiet_connection_is_reused_without_asking_the_server(health_checked, 
     monkeypatch.setattr(DjangoPostgreSQL, "is_usable", lambda self: full_checks.append(self) or True)
     raw = health_checked.connection
     new_request(health_checked)
+    assert health_checked.health_check_done  # the check ran, and answered without the server
     assert health_checked.connection is raw
     assert full_checks == []
 

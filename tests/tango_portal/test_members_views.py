@@ -10,7 +10,7 @@ import pytest
 from credentials import services as credential_services
 from tango_portal import activity, members_services
 from tango_portal.models import Membership, SignupInvitation, TeamActivity, User
-from tests.conftest import change_member, client_for, membership_of
+from tests.conftest import change_member, client_for, is_fragment, membership_of
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,10 +24,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture
 def admin_client(admin_user):
     return client_for(admin_user)
-
-
-def is_fragment(response) -> bool:
-    return "<html" not in response.content.decode()
 
 
 # --- who may see the page ---------------------------------------------------------------

@@ -108,7 +108,7 @@ def assert_no_access(client, objects, htmx_headers) -> None:
             get = client.get(url, headers=headers).status_code
             post = client.post(url, {"display_name": "x", "platform_name": "x"}, headers=headers).status_code
             assert get in DENIED, url
-            assert post in (DENIED), url
+            assert post in DENIED, url
             # 405 alone says nothing about permission: each URL must refuse one method outright.
             assert HTTPStatus.FORBIDDEN in (get, post), (url, get, post)
     assert snapshot() == before

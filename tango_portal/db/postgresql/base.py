@@ -54,6 +54,14 @@ _CAN_SEND_AHEAD = frozenset({TransactionStatus.IDLE, TransactionStatus.INTRANS})
 
 
 @dataclass(slots=True)
+class _Prepared:
+    raw: Any  # the psycopg connection it was prepared on
+    # Its row loader, made with its first rows sent ahead: a prepared statement's
+    # columns do not change, so each column's loader is found once.
+    loader: abc.Transformer | None = None
+
+
+@dataclass(slots=True)
 class _SentAhead:
     name: str
     params: tuple[str | None, ...]
@@ -67,13 +75,11 @@ class _SentAhead:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _ahead: _SentAhead | None = None
-    # The psycopg connection the loaders belong to, and a row loader per statement name.
-    _loaders: tuple[Any, dict[str, abc.Transformer]] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Statement name -> the psycopg connection it was prepared on.
-        self._prepared_on: dict[str, Any] = {}
+        # Statement name -> the connection it was prepared on, and its row loader.
+        self._prepared_on: dict[str, _Prepared] = {}
 
     # --- Prepared statements ------------------------------------------------------
 
@@ -86,16 +92,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
         """
         # A connection the server has closed is replaced first, as before any query.
         self.close_if_health_check_failed()
-        if self.connection is not None and self._prepared_on.get(name) is self.connection:
+        if self.connection is not None and self._prepared_in_session(name):
             return
         with self.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [name])
             if cursor.fetchone() is not None:
                 cursor.execute(f"DEALLOCATE {name}")
             cursor.execute(f"PREPARE {name} AS {sql}")
-        self._prepared_on[name] = self.connection
-        if self._loaders is not None:
-            self._loaders[1].pop(name, None)
+        self._prepared_on[name] = _Prepared(raw=self.connection)
+
+    def _prepared_in_session(self, name: str) -> _Prepared | None:
+        prepared = self._prepared_on.get(name)
+        return prepared if prepared is not None and prepared.raw is self.connection else None
 
     # --- Health check -------------------------------------------------------------
 
@@ -131,7 +139,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if raw is None:
             return False
         pgconn = raw.pgconn
-        if self._prepared_on.get(name) is not raw:
+        if self._prepared_in_session(name) is None:
             return False
         if pgconn.transaction_status not in _CAN_SEND_AHEAD:
             return False
@@ -194,7 +202,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
                     pass
                 if result is None or result.status != pq.ExecStatus.TUPLES_OK:
                     raise _error(result, ahead.raw.info.encoding)
-                loader = self._loader_for(ahead.raw, ahead.name, result)
+                loader = self._loader_for(ahead.name, result)
                 ahead.rows = loader.load_rows(0, result.ntuples, tuple)
                 loader.set_pgresult(None, set_loaders=False)
         except DatabaseError as exc:
@@ -212,20 +220,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
                     }
                 )
 
-    def _loader_for(self, raw: Any, name: str, result: pq.abc.PGresult) -> abc.Transformer:
-        """A row loader for `result` of statement `name`: one per connection and statement,
-        its column loaders found once (a prepared statement's columns do not change).
-        Making one, and finding each column's loader, cost more than the rest of
-        receiving the rows."""
-        if self._loaders is None or self._loaders[0] is not raw:
-            self._loaders = (raw, {})
-        loader = self._loaders[1].get(name)
-        if loader is None:
-            loader = self._loaders[1][name] = Transformer(raw)
-            loader.set_pgresult(result)
+    def _loader_for(self, name: str, result: pq.abc.PGresult) -> abc.Transformer:
+        """The row loader of statement `name`, set to read `result`. Making one, and
+        finding each column's loader, cost more than the rest of receiving the rows."""
+        prepared = self._prepared_on[name]
+        if prepared.loader is None:
+            prepared.loader = Transformer(prepared.raw)
+            prepared.loader.set_pgresult(result)
         else:
-            loader.set_pgresult(result, set_loaders=False)
-        return loader
+            prepared.loader.set_pgresult(result, set_loaders=False)
+        return prepared.loader
 
     # Everything else that uses the connection receives the statement ahead first.
 
