@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from credentials import db_functions, history
+from credentials import history
 from credentials import secrets as credential_secrets
 from credentials.models import (
     AccessToken,
@@ -392,6 +393,7 @@ class TokenRenewalTooEarly(CredentialError):
         )
 
 
+@transaction.atomic
 def access_token_issue(
     *,
     token: str,
@@ -404,57 +406,49 @@ def access_token_issue(
     """Store a bearer token the token endpoint just generated; only its SHA-256 digest is kept.
 
     The plaintext `token` goes back to the caller in the one token response and nowhere
-    else. In one transaction (credentials.db_functions), the client's "last used" and
-    the service account's "last token issued" are set on rows that match only a live
-    client and a live account of the same team, under those rows' locks: the same
-    locks a deletion or deactivation takes before revoking tokens, and liveness is
-    re-checked after waiting for them. Whichever commits first wins, so a token never
-    outlives the credential that minted it. The once-a-day rule (a new token only in
-    the last TOKEN_RENEWAL_WINDOW of the latest live one's life) is checked under the
-    same locks, so concurrent requests yield one token. `service_account` is None for
-    the legacy client-credentials grant.
+    else. The client's "last used" and the service account's "last token issued" are
+    stamped only on rows still live (and of the same team), which locks them: a
+    deletion or deactivation takes the same row locks before revoking tokens, so
+    whichever commits first wins and a token never outlives the credential that
+    minted it. The once-a-day rule (a new token only in the last
+    TOKEN_RENEWAL_WINDOW of the latest live one's life) is checked under those locks,
+    after any concurrent request for the same pair has committed, so 20 requests at
+    once yield one token. `service_account` is None for the legacy client-credentials
+    grant.
 
     Raises TokenRefused or TokenRenewalTooEarly (and changes nothing); records no
     history (tokens are not credentials a portal user manages).
     """
     now = timezone.now()
-    expires_at = now + timedelta(seconds=expires_in)
-    token_digest = credential_secrets.digest(token)
-    issued = db_functions.issue_access_token(
-        connection,
-        db_functions.TokenToIssue(
-            client_id=client.pk,
-            team_id=client.team_id,
-            service_account_id=service_account.pk if service_account is not None else None,
-            token_digest=token_digest,
-            audience=audience,
-            scope=scope,
-            now=now,
-            expires_at=expires_at,
-            renewal_window=settings.TOKEN_RENEWAL_WINDOW,
-        ),
-    )
-    if issued.outcome == db_functions.CLIENT_REFUSED:
+    # Each stamp is an UPDATE of the row only while it is live: it takes the row's lock,
+    # and PostgreSQL re-checks the condition on the version it finally locks.
+    if not OAuthClient.objects.active().filter(pk=client.pk).update(last_used_at=now):
         raise TokenRefused(CLIENT_CANNOT_ISSUE)
-    if issued.outcome == db_functions.ACCOUNT_REFUSED:
+    if service_account is not None and not (
+        ServiceAccount.objects.active()
+        .filter(pk=service_account.pk, team_id=client.team_id)
+        .update(last_token_at=now)
+    ):
         raise TokenRefused(ACCOUNT_CANNOT_ISSUE)
-    if issued.outcome == db_functions.RENEWAL_TOO_EARLY and issued.retry_at is not None:
-        raise TokenRenewalTooEarly(issued.retry_at)
-    if issued.outcome != db_functions.ISSUED or issued.token_id is None:
-        raise RuntimeError(f"The issuing transaction answered {issued.outcome!r}.")
-    stored = AccessToken(
-        id=issued.token_id,
-        token_digest=token_digest,
+    latest = AccessToken.objects.filter(
+        client=client,
+        service_account=service_account,
+        audience=audience,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    ).aggregate(latest=Max("expires_at"))["latest"]
+    if latest is not None and now < latest - settings.TOKEN_RENEWAL_WINDOW:
+        # Raising rolls the stamps back with the transaction.
+        raise TokenRenewalTooEarly(latest - settings.TOKEN_RENEWAL_WINDOW)
+    return AccessToken.objects.create(
+        token_digest=credential_secrets.digest(token),
         client=client,
         service_account=service_account,
         audience=audience,
         scope=scope,
         issued_at=now,
-        expires_at=expires_at,
+        expires_at=now + timedelta(seconds=expires_in),
     )
-    stored._state.adding = False
-    stored._state.db = connection.alias
-    return stored
 
 
 def access_token_revoke(*, client: OAuthClient, token: str) -> bool:

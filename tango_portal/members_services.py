@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
@@ -30,7 +29,6 @@ Action = TeamActivity.Action
 Role = Membership.Role
 Permission = Membership.ApiKeysPermission
 
-SIGNUP_LINK_LIFETIME: timedelta = getattr(settings, "SIGNUP_LINK_LIFETIME", timedelta(hours=72))
 FULL_NAME_MAX_LENGTH = 150
 
 
@@ -169,7 +167,7 @@ def _new_invitation(*, actor: User, team: Team, user: User) -> tuple[SignupInvit
         token_digest=credential_secrets.digest(token),
         created_by=actor,
         created_at=now,
-        expires_at=now + SIGNUP_LINK_LIFETIME,
+        expires_at=now + settings.SIGNUP_LINK_LIFETIME,
     )
     activity.record(
         team=team,

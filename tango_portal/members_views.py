@@ -11,6 +11,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, Concatenate, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -89,7 +90,7 @@ def _actor(request: HttpRequest) -> User:
 
 
 def _lifetime_hours() -> int:
-    return int(members_services.SIGNUP_LINK_LIFETIME.total_seconds() // 3600)
+    return int(settings.SIGNUP_LINK_LIFETIME.total_seconds() // 3600)
 
 
 def _context(membership: Membership, **extra: Any) -> dict[str, Any]:

@@ -25,12 +25,10 @@ def env_bool(name: str, default: bool = False) -> bool:
 # --- Core -------------------------------------------------------------------
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
-# pytest exports PYTEST_VERSION for the run; tests need no real key.
-TESTING = "PYTEST_VERSION" in os.environ
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING):
+    if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
     SECRET_KEY = "django-insecure-local-development-only-never-deploy-this-key"  # noqa: S105
 
@@ -59,8 +57,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that the API's token lookup overlaps everything after it.
-    "credentials.oauth.middleware.EarlyTokenLookupMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -97,16 +93,30 @@ TEMPLATES = [
 
 # --- Database and cache -------------------------------------------------------
 
+# Persistent connections, checked before reuse, so that a database restart costs one
+# failed health check and not a 500. On PostgreSQL psycopg's pool replaces them when
+# DATABASE_POOL is on, and DATABASE_SERVER_SIDE_BINDING lets psycopg prepare repeated
+# statements itself; bench/load.py measures all three.
+DATABASE_POOL = env_bool("DATABASE_POOL")
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        conn_max_age=0 if DATABASE_POOL else int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=not DATABASE_POOL,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend with a health check that needs no round trip (see its docstring).
-    DATABASES["default"]["ENGINE"] = "tango_portal.db.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {})
+    if DATABASE_POOL:
+        from psycopg_pool import ConnectionPool
+
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
+            "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "4")),
+            "check": ConnectionPool.check_connection,
+        }
+    if env_bool("DATABASE_SERVER_SIDE_BINDING"):
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update(
@@ -149,6 +159,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Deleting, deactivating and changing members need a sign-in this recent (sudo mode).
+SUDO_WINDOW_SECONDS = 15 * 60
+# A sign-up link for a new member works this long.
+SIGNUP_LINK_LIFETIME = timedelta(hours=72)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "credentials:index"
 LOGOUT_REDIRECT_URL = "login"
@@ -175,18 +189,17 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 if not DEBUG:
-    # The test server speaks plain HTTP; every real deployment is HTTPS only.
-    SESSION_COOKIE_SECURE = not TESTING
-    CSRF_COOKIE_SECURE = not TESTING
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not TESTING)
+    # Every real deployment is HTTPS only (tests/settings.py serves plain HTTP).
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    if not TESTING:
-        # The __Host- prefix binds the cookie to this exact origin over HTTPS.
-        SESSION_COOKIE_NAME = "__Host-sessionid"
-        CSRF_COOKIE_NAME = "__Host-csrftoken"
+    # The __Host- prefix binds the cookie to this exact origin over HTTPS.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -204,14 +217,14 @@ SECURE_CSP = {
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = DEBUG
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },

@@ -34,7 +34,7 @@ MAX_FAILURES = 5
 
 
 def sudo_window() -> int:
-    return int(getattr(settings, "SUDO_WINDOW_SECONDS", 15 * 60))
+    return settings.SUDO_WINDOW_SECONDS
 
 
 @receiver(user_logged_in)

@@ -16,7 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _production_env() -> dict[str, str]:
     # What a deployment has: none of the test run's own switches.
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTEST_VERSION", "DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE"}
+    }
     env.update(
         {
             "DJANGO_DEBUG": "0",

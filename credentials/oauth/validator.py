@@ -97,9 +97,7 @@ class PortalRequestValidator(RequestValidator):
             description = wrong_environment_description(value, what)
             if description:
                 raise InvalidClientError(description=description, request=request)
-        # A password grant names its service account too: both come in one query.
-        username = request.username if request.grant_type == PASSWORD_GRANT else None
-        client, account = selectors.token_request_credentials(client_id=client_id, username=username)
+        client = selectors.oauth_client_for_token(client_id=client_id)
         if client is None or not credential_secrets.digest_matches(secret, client.secret_digest):
             return False
         if not client.is_active:
@@ -109,7 +107,6 @@ class PortalRequestValidator(RequestValidator):
             )
         request.client = client
         request.client_id = client.client_id
-        request.named_account = (username, account)
         return True
 
     def authenticate_client_id(self, client_id: str, request: Request, *args: Any, **kwargs: Any) -> bool:
@@ -158,9 +155,7 @@ class PortalRequestValidator(RequestValidator):
         description = wrong_environment_description(password, "service-account password")
         if description:
             raise InvalidGrantError(description=description, request=request)
-        looked_up_username, account = getattr(request, "named_account", (None, None))
-        if looked_up_username != username:
-            account = selectors.service_account_for_token(team=client.team, username=username)
+        account = selectors.service_account_for_token(team=client.team, username=username)
         if account is None:
             # As slow as a real check, so timing does not reveal which usernames exist.
             services.service_account_password_hasher().verify(password, _decoy_hash())

@@ -259,8 +259,7 @@ def _authenticate_api_key(authorization: str) -> ApiKey | JsonResponse:
 @require_GET
 def whoami(request: HttpRequest) -> HttpResponse:
     """GET /api/v2/whoami: who the bearer token (or legacy API key) in this request is."""
-    # From META directly: request.headers would build a dict of every header first.
-    authorization = request.META.get("HTTP_AUTHORIZATION", "")
+    authorization = request.headers.get("Authorization", "")
     scheme = authorization.split(" ", 1)[0].lower()
     if scheme == "basic":
         outcome = _authenticate_api_key(authorization)
@@ -281,7 +280,4 @@ def whoami(request: HttpRequest) -> HttpResponse:
     else:
         # No credentials (or a scheme we do not speak): a bare challenge (RFC 6750 3.1).
         return _unauthorized("Bearer")
-    # Plain strings only: the standard encoder, not JsonResponse's per-call DjangoJSONEncoder.
-    return HttpResponse(
-        json.dumps(identity), content_type="application/json", headers={"Cache-Control": "no-store"}
-    )
+    return JsonResponse(identity, headers={"Cache-Control": "no-store"})

@@ -1,4 +1,4 @@
-"""The issuing transaction (credentials.db_functions) on each database: what it stores,
+"""The issuing transaction (services.access_token_issue) on each database: what it stores,
 what it refuses, and that a refusal changes nothing."""
 
 from __future__ import annotations

@@ -219,3 +219,21 @@ def test_sandbox_api_key_in_production_says_so(api_key, team, settings):
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert "sandbox credential" in response.json()["error_description"]
     assert credential_secrets.other_environment(plaintext) == "sandbox"
+
+
+def test_a_bearer_call_is_one_query(creds, django_assert_num_queries):
+    token = get_token(creds)
+
+    with django_assert_num_queries(1):
+        response = whoami(token)
+
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_an_api_key_call_stays_within_its_query_budget(api_key, team, django_assert_max_num_queries):
+    _key, value = api_key
+    # The key by its digest, then "last used" (at most once a minute).
+    with django_assert_max_num_queries(2):
+        response = Client().get(WHOAMI, HTTP_AUTHORIZATION=basic(team.slug, value))
+
+    assert response.status_code == HTTPStatus.OK

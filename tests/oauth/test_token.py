@@ -384,3 +384,13 @@ def test_no_secret_reaches_the_logs_even_at_debug(creds, caplog):
 
     for secret in (token, creds.client_secret, creds.password):
         assert secret not in caplog.text
+
+
+def test_a_token_request_stays_within_its_query_budget(creds, django_assert_max_num_queries):
+    # Client and account lookups, the two "last used" stamps that lock them, the
+    # once-a-day check and the token itself; in a test the transaction is a savepoint
+    # and its release. Nothing per parameter or per header.
+    with django_assert_max_num_queries(8):
+        response = request_token(Client(), creds.form())
+
+    assert response.status_code == HTTPStatus.OK

@@ -1,1 +1,0 @@
-"""Database backends: Django's own, with what this service changes about them."""
