@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from credentials import chain
 from credentials.models import CredentialHistory, CredentialType
+from tango_portal.core import chain
 from tango_portal.models import Team, User
 
 # The fields a row's hash covers, in order. Changing this list breaks every chain.

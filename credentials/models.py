@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from tango_portal.append_only import AppendOnlyError, AppendOnlyModel
+from tango_portal.core.append_only import AppendOnlyError, AppendOnlyModel
 from tango_portal.models import Team
 
 __all__ = ["AppendOnlyError"]

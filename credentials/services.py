@@ -29,7 +29,7 @@ from credentials.models import (
 )
 from credentials.permissions import require_manage, require_view
 from credentials.validators import clean_display_name
-from tango_portal.hashers import PortalArgon2PasswordHasher
+from tango_portal.accounts.hashers import PortalArgon2PasswordHasher
 from tango_portal.models import Membership, Team, User
 
 Action = CredentialHistory.Action

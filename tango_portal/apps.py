@@ -8,4 +8,5 @@ class TangoPortalConfig(AppConfig):
 
     def ready(self) -> None:
         # Signal receivers: the security log and the sudo-mode sign-in stamp.
-        from tango_portal import security_log, sudo  # noqa: F401
+        from tango_portal.accounts import sudo  # noqa: F401
+        from tango_portal.core import security_log  # noqa: F401

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from tango_portal.teams import current_membership, user_teams
+from tango_portal.accounts.teams import current_membership, user_teams
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
-from tango_portal.append_only import AppendOnlyModel
+from tango_portal.core.append_only import AppendOnlyModel
 
 
 class UserManager(BaseUserManager["User"]):

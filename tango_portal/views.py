@@ -1,16 +1,14 @@
+"""The project's own pages: the front door, health and the error page."""
+
 from __future__ import annotations
 
 from http import HTTPStatus
 
-from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
-
-from tango_portal.teams import switch_team
+from django.views.decorators.http import require_GET
 
 
 @require_GET
@@ -30,23 +28,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("credentials:index")
-
-
-@login_required
-@require_POST
-def team_switch(request: HttpRequest) -> HttpResponse:
-    try:
-        team_id = int(request.POST.get("team", ""))
-    except ValueError:
-        return HttpResponseBadRequest("Choose a team.")
-    if not switch_team(request, team_id):
-        return render(request, "404.html", status=HTTPStatus.NOT_FOUND)
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = "/team/api-credentials/"
-    return redirect(next_url)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

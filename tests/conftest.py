@@ -11,10 +11,11 @@ from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
 
-from credentials import db_triggers, history, services
+from credentials import history, services
 from credentials import secrets as credential_secrets
 from credentials.models import AccessToken, OAuthClient, ServiceAccount
-from tango_portal import members_services
+from tango_portal.core import db_triggers
+from tango_portal.members import services as members_services
 from tango_portal.models import Membership, Team, User
 from tests.factories import PASSWORD, MembershipFactory, TeamFactory
 
@@ -51,7 +52,7 @@ def _fast_password_hashing(settings) -> None:
     # always use argon2id (credentials.services), whatever this says.
     settings.PASSWORD_HASHERS = [
         "django.contrib.auth.hashers.MD5PasswordHasher",
-        "tango_portal.hashers.PortalArgon2PasswordHasher",
+        "tango_portal.accounts.hashers.PortalArgon2PasswordHasher",
     ]
 
 

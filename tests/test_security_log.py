@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from credentials import services
-from tango_portal import security_log
+from tango_portal.core import security_log
 
 pytestmark = pytest.mark.django_db
 

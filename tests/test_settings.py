@@ -103,11 +103,11 @@ def test_pages_carry_the_csp_header_with_a_nonce_used_by_scripts(client):
 def test_argon2_is_the_first_hasher_in_settings():
     from tango_portal import settings as project_settings
 
-    assert project_settings.PASSWORD_HASHERS[0] == "tango_portal.hashers.PortalArgon2PasswordHasher"
+    assert project_settings.PASSWORD_HASHERS[0] == "tango_portal.accounts.hashers.PortalArgon2PasswordHasher"
 
 
 def test_argon2id_hash_meets_owasp_minimum(settings):
-    settings.PASSWORD_HASHERS = ["tango_portal.hashers.PortalArgon2PasswordHasher"]
+    settings.PASSWORD_HASHERS = ["tango_portal.accounts.hashers.PortalArgon2PasswordHasher"]
     encoded = make_password("a long and correct password")
     assert encoded.startswith("argon2$argon2id$")
     params = identify_hasher(encoded).decode(encoded)

@@ -42,7 +42,7 @@ class ServiceAccountTable(tables.Table):
     def render_username(self, value: str, record: ServiceAccount) -> str:
         # Built here rather than in a TemplateColumn: a template column renders each
         # cell with the request, which runs every context processor once per row.
-        # The copy button works as in credentials/_copy.html (static/js/portal.js).
+        # The copy button works as in includes/copy.html (static/js/portal.js).
         copy_id = f"sa-username-{record.pk}"
         return format_html(
             '<span class="copy-field"><a href="{}"><code id="{}">{}</code></a>'

@@ -20,9 +20,9 @@ from credentials import permissions, selectors, services
 from credentials.forms import ApiKeyForm, ConfirmForm
 from credentials.tables.api_keys import ApiKeyTable, DeactivatedApiKeyTable
 from credentials.views.common import client_ip, credentials_view, no_store, page_context
-from tango_portal.htmx import is_htmx, template_for
+from tango_portal.accounts.sudo import sudo_required
+from tango_portal.core.http import is_htmx, template_for
 from tango_portal.models import Membership
-from tango_portal.sudo import sudo_required
 
 app_name = "api_keys"
 

@@ -25,9 +25,9 @@ from credentials.forms import ConfirmForm, DisplayNameForm
 from credentials.models import OAuthClient
 from credentials.tables.clients import DeactivatedOAuthClientTable, OAuthClientTable, needs_rotation
 from credentials.views.common import client_ip, credentials_view, no_store, page_context
-from tango_portal.htmx import is_htmx, template_for
+from tango_portal.accounts.sudo import sudo_required
+from tango_portal.core.http import is_htmx, template_for
 from tango_portal.models import Membership
-from tango_portal.sudo import sudo_required
 
 app_name = "clients"
 

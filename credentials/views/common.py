@@ -13,9 +13,9 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from credentials import permissions, selectors
-from tango_portal import security_log
+from tango_portal.accounts.teams import current_membership
+from tango_portal.core import security_log
 from tango_portal.models import Membership
-from tango_portal.teams import current_membership
 
 P = ParamSpec("P")
 Level = Literal["view", "manage"]

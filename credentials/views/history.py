@@ -33,7 +33,7 @@ from credentials.tables.history import (
     visible_columns,
 )
 from credentials.views.common import credentials_view, forbidden, page_context
-from tango_portal.htmx import is_htmx, template_for
+from tango_portal.core.http import is_htmx, template_for
 from tango_portal.models import Membership
 
 app_name = "history"

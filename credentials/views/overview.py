@@ -3,9 +3,9 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from credentials.oauth.panel import get_token_context
 from credentials.views import api_keys, clients, service_accounts
 from credentials.views.common import credentials_view, page_context
+from credentials.views.panel import get_token_context
 from tango_portal.models import Membership
 
 

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from credentials import db_triggers
+from tango_portal.core import db_triggers
 
 TABLE = "tango_portal_teamactivity"
 

@@ -81,7 +81,7 @@ def test_history_is_the_only_module_that_writes_history():
         if "CredentialHistory(" in text or "CredentialHistory.objects.create" in text:
             writers.append(str(path.relative_to(root)))
     # The scan really read the modules that write (an empty glob would find no writers).
-    assert {"credentials/services.py", "credentials/models.py", "tango_portal/members_services.py"} <= scanned
+    assert {"credentials/services.py", "credentials/models.py", "tango_portal/members/services.py"} <= scanned
     assert writers == []
 
 

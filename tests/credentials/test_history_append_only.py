@@ -112,7 +112,7 @@ def test_deleting_the_actor_keeps_history_and_snapshots(row, manager):
 def test_an_unsupported_database_is_refused_not_left_without_triggers():
     from django.core.exceptions import ImproperlyConfigured
 
-    from credentials import db_triggers
+    from tango_portal.core import db_triggers
 
     for build in (db_triggers.install_sql, db_triggers.drop_sql):
         with pytest.raises(ImproperlyConfigured, match="mysql is not supported"):

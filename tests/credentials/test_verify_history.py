@@ -6,8 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from credentials import db_triggers, history
+from credentials import history
 from credentials.models import CredentialHistory, CredentialType
+from tango_portal.core import db_triggers
 
 pytestmark = pytest.mark.django_db
 

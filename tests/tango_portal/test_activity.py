@@ -8,9 +8,9 @@ from http import HTTPStatus
 import pytest
 from django.db import connection
 
-from tango_portal import activity
 from tango_portal.admin import TeamActivityAdmin
-from tango_portal.append_only import AppendOnlyError
+from tango_portal.core.append_only import AppendOnlyError
+from tango_portal.members import activity
 from tango_portal.models import TeamActivity
 from tests.append_only import assert_database_refuses, emptying_statement
 from tests.conftest import client_for
@@ -54,7 +54,7 @@ def test_tampering_behind_the_triggers_is_detected(team, admin_user, member, row
     from django.core.management import CommandError, call_command
     from django.db import connection
 
-    from credentials import db_triggers
+    from tango_portal.core import db_triggers
 
     second = activity.record(team=team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
     activity.record(team=team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
@@ -145,7 +145,7 @@ def test_admin_is_read_only(row):
 
 
 def test_sign_up_link_admin_hides_the_digest(team, admin_user):
-    from tango_portal import members_services
+    from tango_portal.members import services as members_services
 
     added = members_services.member_add(actor=admin_user, team=team, email="n@example.com", full_name="N")
     client = client_for(UserFactory(is_staff=True, is_superuser=True))

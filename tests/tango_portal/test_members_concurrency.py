@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tango_portal import activity, members_services
+from tango_portal.members import activity
+from tango_portal.members import services as members_services
 from tango_portal.models import Membership, TeamActivity
 from tests.concurrency import run_concurrently
 from tests.factories import MembershipFactory

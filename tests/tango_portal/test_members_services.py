@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from credentials import secrets as credential_secrets
-from tango_portal import activity, members_services
+from tango_portal.members import activity
+from tango_portal.members import services as members_services
 from tango_portal.models import Membership, SignupInvitation, TeamActivity, User
 from tests.conftest import change_member, membership_of
 from tests.factories import MembershipFactory, UserFactory

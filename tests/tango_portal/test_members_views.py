@@ -8,7 +8,8 @@ from http import HTTPStatus
 import pytest
 
 from credentials import services as credential_services
-from tango_portal import activity, members_services
+from tango_portal.members import activity
+from tango_portal.members import services as members_services
 from tango_portal.models import Membership, SignupInvitation, TeamActivity, User
 from tests.conftest import change_member, client_for, is_fragment, membership_of
 from tests.factories import MembershipFactory

@@ -8,7 +8,7 @@ from http import HTTPStatus
 import pytest
 from django.utils import timezone
 
-from tango_portal import members_services
+from tango_portal.members import services as members_services
 from tango_portal.models import Membership, SignupInvitation, TeamActivity, User
 from tests.factories import MembershipFactory, TeamFactory
 

@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from credentials import history
-from credentials.chain import ChainReport, verify_chain
 from credentials.models import CredentialHistory
-from tango_portal import activity
+from tango_portal.core.chain import ChainReport, verify_chain
+from tango_portal.members import activity
 from tango_portal.models import Team, TeamActivity
 
 

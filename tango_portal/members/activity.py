@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.utils import timezone
 
-from credentials import chain
+from tango_portal.core import chain
 from tango_portal.models import Membership, Team, TeamActivity, User
 
 Action = TeamActivity.Action

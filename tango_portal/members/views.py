@@ -25,13 +25,14 @@ from django_tables2 import RequestConfig
 
 from credentials import permissions, selectors
 from credentials.views.common import no_store
-from tango_portal import members_selectors, members_services
-from tango_portal.htmx import is_htmx, template_for
-from tango_portal.members_forms import MemberAddForm, MemberChangeForm, SignupForm
-from tango_portal.members_tables import MemberTable, TeamActivityTable
+from tango_portal.accounts.sudo import sudo_required
+from tango_portal.accounts.teams import current_membership, switch_team
+from tango_portal.core.http import is_htmx, template_for
+from tango_portal.members import selectors as members_selectors
+from tango_portal.members import services
+from tango_portal.members.forms import MemberAddForm, MemberChangeForm, SignupForm
+from tango_portal.members.tables import MemberTable, TeamActivityTable
 from tango_portal.models import Membership, SignupInvitation, User
-from tango_portal.sudo import sudo_required
-from tango_portal.teams import current_membership, switch_team
 
 ACTIVITY_PER_PAGE = 25
 # Every step (edit, confirm, add, remove) is also an htmx fragment for the members page's
@@ -135,13 +136,13 @@ def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
         status = HTTPStatus.OK if request.method == "GET" else HTTPStatus.BAD_REQUEST
         return render(request, _template(request, template), _context(membership, form=form), status=status)
     try:
-        added = members_services.member_add(
+        added = services.member_add(
             actor=_actor(request),
             team=membership.team,
             email=form.cleaned_data["email"],
             full_name=form.cleaned_data["full_name"],
         )
-    except members_services.MemberError as error:
+    except services.MemberError as error:
         form.add_error(None, str(error))
         return render(
             request, _template(request, template), _context(membership, form=form), status=HTTPStatus.CONFLICT
@@ -179,12 +180,12 @@ def member_signup_link(request: HttpRequest, membership: Membership, pk: int) ->
     """A new one-time sign-up link for a member who has not signed up yet."""
     member = members_selectors.membership_get(team=membership.team, pk=pk)
     try:
-        invitation, token = members_services.signup_link_create(
+        invitation, token = services.signup_link_create(
             actor=_actor(request),
             team=membership.team,
             membership=member,
         )
-    except members_services.MemberError as error:
+    except services.MemberError as error:
         messages.error(request, str(error))
         return _done(request, reverse("members:list"))
     except PermissionDenied:
@@ -210,7 +211,7 @@ def member_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
         return render(request, template, context, status=HTTPStatus.BAD_REQUEST)
     role = form.cleaned_data["role"]
     permission = form.cleaned_data["api_keys_permission"]
-    changes = members_services.membership_changes(member, role=role, api_keys_permission=permission)
+    changes = services.membership_changes(member, role=role, api_keys_permission=permission)
     if not changes:
         name = member.user.get_full_name()
         form.add_error(None, f"Nothing to save: {name} already has this role and permission.")
@@ -218,14 +219,14 @@ def member_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
     if request.POST.get("confirm") != "yes":
         return render(request, template, {**context, "changes": changes})
     try:
-        members_services.member_change(
+        services.member_change(
             actor=_actor(request),
             team=membership.team,
             membership=member,
             role=role,
             api_keys_permission=permission,
         )
-    except members_services.MemberError as error:
+    except services.MemberError as error:
         form.add_error(None, str(error))
         return render(request, template, context, status=HTTPStatus.CONFLICT)
     except PermissionDenied:
@@ -259,12 +260,12 @@ def member_remove(request: HttpRequest, membership: Membership, pk: int) -> Http
     if request.method == "GET":
         return render(request, template, context)
     try:
-        members_services.member_remove(
+        services.member_remove(
             actor=_actor(request),
             team=team,
             membership=member,
         )
-    except members_services.MemberError as error:
+    except services.MemberError as error:
         return render(request, template, {**context, "error": str(error)}, status=HTTPStatus.CONFLICT)
     except PermissionDenied:
         return forbidden(request, membership)
@@ -290,9 +291,9 @@ def signup(request: HttpRequest, token: str = "") -> HttpResponse:
     if request.method == "POST":
         token = request.POST.get("token", "") or token
     invitation = members_selectors.invitation_for_token(token)
-    problem = members_services.invitation_problem(invitation)
+    problem = services.invitation_problem(invitation)
     if problem is not None or invitation is None:
-        return _signup_invalid(request, problem or members_services.InvitationProblem.UNKNOWN)
+        return _signup_invalid(request, problem or services.InvitationProblem.UNKNOWN)
     form = SignupForm(request.POST if request.method == "POST" else None, user=invitation.user)
     context = {"form": form, "invitation": invitation, "token": token}
     if request.method == "GET":
@@ -300,12 +301,12 @@ def signup(request: HttpRequest, token: str = "") -> HttpResponse:
     if not form.is_valid():
         return no_store(render(request, "registration/signup.html", context, status=HTTPStatus.BAD_REQUEST))
     try:
-        accepted = members_services.invitation_accept(
+        accepted = services.invitation_accept(
             token=token,
             full_name=form.cleaned_data["full_name"],
             password=form.cleaned_data["new_password1"],
         )
-    except members_services.InvitationInvalid as error:
+    except services.InvitationInvalid as error:
         return _signup_invalid(request, error.problem)
     except ValidationError as error:
         form.add_error(None, error)
@@ -316,8 +317,8 @@ def signup(request: HttpRequest, token: str = "") -> HttpResponse:
     return redirect("home")
 
 
-def _signup_invalid(request: HttpRequest, problem: members_services.InvitationProblem) -> HttpResponse:
-    unknown = problem == members_services.InvitationProblem.UNKNOWN
+def _signup_invalid(request: HttpRequest, problem: services.InvitationProblem) -> HttpResponse:
+    unknown = problem == services.InvitationProblem.UNKNOWN
     status = HTTPStatus.NOT_FOUND if unknown else HTTPStatus.GONE
     context = {"problem": problem.value, "lifetime_hours": _lifetime_hours()}
     response = render(request, "registration/signup_invalid.html", context, status=status)

@@ -7,7 +7,7 @@ from typing import Any
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from tango_portal import activity
+from tango_portal.members import activity
 from tango_portal.models import Membership, TeamActivity
 
 

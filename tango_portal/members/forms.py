@@ -5,18 +5,18 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 
-from tango_portal import members_services
+from tango_portal.members import services
 from tango_portal.models import Membership, User
 
 
 def _full_name_field(*, label: str, autocomplete: str, help_text: str = "") -> forms.CharField:
-    """A person's name; each form's clean_full_name applies members_services.clean_full_name."""
+    """A person's name; each form's clean_full_name applies services.clean_full_name."""
     return forms.CharField(
         label=label,
         strip=False,
         # Longer input reaches the cleaner and gets its clear message rather than being cut.
         # (This max_length is also the input's maxlength.)
-        max_length=members_services.FULL_NAME_MAX_LENGTH * 4,
+        max_length=services.FULL_NAME_MAX_LENGTH * 4,
         widget=forms.TextInput(attrs={"autocomplete": autocomplete}),
         help_text=help_text,
     )
@@ -35,10 +35,10 @@ class MemberAddForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-        return members_services.clean_email(self.cleaned_data.get("email", ""))
+        return services.clean_email(self.cleaned_data.get("email", ""))
 
     def clean_full_name(self) -> str:
-        return members_services.clean_full_name(self.cleaned_data.get("full_name", ""))
+        return services.clean_full_name(self.cleaned_data.get("full_name", ""))
 
 
 class MemberChangeForm(forms.Form):
@@ -85,7 +85,7 @@ class SignupForm(forms.Form):
         self.user = user
 
     def clean_full_name(self) -> str:
-        return members_services.clean_full_name(self.cleaned_data.get("full_name", ""))
+        return services.clean_full_name(self.cleaned_data.get("full_name", ""))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from credentials import secrets as credential_secrets
 from credentials.permissions import can_manage_members
-from tango_portal import activity
+from tango_portal.members import activity
 from tango_portal.models import Membership, SignupInvitation, Team, TeamActivity, User
 
 Action = TeamActivity.Action

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
-from tango_portal import security_log
+from tango_portal.core import security_log
 
 SESSION_KEY = "sudo_at"
 PASSWORD_FIELD = "sudo_password"  # noqa: S105  (a form field name)

@@ -1,0 +1,30 @@
+"""Switching the team a signed-in user works in."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from tango_portal.accounts.teams import switch_team
+
+
+@login_required
+@require_POST
+def team_switch(request: HttpRequest) -> HttpResponse:
+    try:
+        team_id = int(request.POST.get("team", ""))
+    except ValueError:
+        return HttpResponseBadRequest("Choose a team.")
+    if not switch_team(request, team_id):
+        return render(request, "404.html", status=HTTPStatus.NOT_FOUND)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/team/api-credentials/"
+    return redirect(next_url)
