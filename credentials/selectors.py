@@ -23,7 +23,7 @@ from credentials.models import (
     OAuthClient,
     ServiceAccount,
 )
-from tango_portal.models import Membership, Team, User
+from tango_portal.models import Team, User
 
 
 def service_accounts_active(*, team: Team) -> QuerySet[ServiceAccount]:
@@ -151,14 +151,6 @@ def history_hidden_columns(*, user: User) -> list[str]:
         HistoryColumnPreference.objects.filter(user=user).values_list("hidden_columns", flat=True).first()
     )
     return [name for name in hidden or [] if isinstance(name, str)]
-
-
-def team_admins(*, team: Team) -> QuerySet[Membership]:
-    return (
-        Membership.objects.filter(team=team, role=Membership.Role.ADMIN)
-        .select_related("user")
-        .order_by("user__full_name", "user__email")
-    )
 
 
 # --- The token endpoint and the API (credentials/oauth) --------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 from urllib.parse import urlencode
 
 import pytest
@@ -42,6 +43,16 @@ def test_permission_refusal_is_logged(member_client, member, caplog):
     assert refused[0]["user_id"] == member.pk
     assert refused[0]["needed"] == "view"
     assert refused[0]["has"] == "none"
+
+
+def test_a_refused_users_page_is_logged_too(member_client, member, caplog):
+    caplog.set_level(logging.INFO, logger="tango_portal.security")
+
+    response = member_client.get("/team/users/")
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    refused = [e for e in events(caplog) if e["event"] == "permission_refused"]
+    assert [(e["user_id"], e["needed"], e["role"]) for e in refused] == [(member.pk, "admin", "member")]
 
 
 def test_token_failures_and_throttling_are_logged_and_secrets_redacted(team, manager, caplog, settings):

@@ -27,8 +27,8 @@ from credentials.oauth.errors import TooManyAttemptsError, wrong_environment_des
 from credentials.oauth.server import endpoints
 from credentials.oauth.validator import CLIENT_CREDENTIALS_GRANT, basic_credentials
 from credentials.selectors import LiveToken
-from credentials.views.common import client_ip
 from tango_portal.core import security_log
+from tango_portal.core.http import client_ip
 
 REALM = "Tango API"
 # Failures that mean someone presented a wrong secret: these feed the throttle.

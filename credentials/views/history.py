@@ -32,7 +32,8 @@ from credentials.tables.history import (
     history_table,
     visible_columns,
 )
-from credentials.views.common import credentials_view, forbidden, page_context
+from credentials.views.common import credentials_view, page_context
+from tango_portal.accounts.teams import forbidden
 from tango_portal.core.http import is_htmx, template_for
 from tango_portal.models import Membership
 

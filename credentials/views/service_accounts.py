@@ -25,9 +25,9 @@ from credentials import permissions, selectors, services
 from credentials.forms import ConfirmForm, DisplayNameForm
 from credentials.models import ServiceAccount
 from credentials.tables.service_accounts import ServiceAccountTable
-from credentials.views.common import client_ip, credentials_view, no_store, page_context
+from credentials.views.common import credentials_view, page_context
 from tango_portal.accounts.sudo import sudo_required
-from tango_portal.core.http import is_htmx, template_for
+from tango_portal.core.http import client_ip, is_htmx, no_store, template_for
 from tango_portal.models import Membership
 
 app_name = "service_accounts"

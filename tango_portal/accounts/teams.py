@@ -1,10 +1,23 @@
-"""The team a signed-in user is working in."""
+"""The team a signed-in user is working in, and the one gate every team page passes."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+import functools
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Concatenate, Literal
 
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from tango_portal.core import security_log
+from tango_portal.core.http import is_htmx
 from tango_portal.models import Membership, Team
+
+# What a page needs: the Tango API keys permission (view or manage), or the Admin role.
+Needed = Literal["view", "manage", "admin"]
 
 SESSION_KEY = "current_team_id"
 _CACHE_ATTR = "_current_membership"
@@ -50,3 +63,64 @@ def switch_team(request: HttpRequest, team_id: int) -> bool:
     if hasattr(request, _CACHE_ATTR):
         delattr(request, _CACHE_ATTR)
     return True
+
+
+def team_admins(*, team: Team) -> QuerySet[Membership]:
+    """The team's admins, the people a refused user is told to ask."""
+    return (
+        Membership.objects.filter(team=team, role=Membership.Role.ADMIN)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+
+
+def forbidden(request: HttpRequest, membership: Membership | None, needed: Needed) -> HttpResponse:
+    """The 403 page: what is missing and which admins can grant it; logged as a security event."""
+    security_log.event(
+        "permission_refused",
+        request=request,
+        team=membership.team.slug if membership else None,
+        needed=needed,
+        role=membership.role if membership else None,
+        has=membership.api_keys_permission if membership else None,
+    )
+    admins = list(team_admins(team=membership.team)) if membership else []
+    response = render(
+        request,
+        "permission_needed.html",
+        {"membership": membership, "needed": needed, "admins": admins},
+        status=HTTPStatus.FORBIDDEN,
+    )
+    if is_htmx(request):
+        # Refused while the page was open (a permission taken away): reload, so the
+        # whole page says why instead of a fragment.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def membership_required[**P](
+    allowed: Callable[[Membership], bool], needed: Needed
+) -> Callable[
+    [Callable[Concatenate[HttpRequest, Membership, P], HttpResponse]],
+    Callable[Concatenate[HttpRequest, P], HttpResponse],
+]:
+    """Require sign-in and a current membership that `allowed` accepts; others get `forbidden`.
+
+    The wrapped view receives the current membership as its second argument. Services
+    check again before writing, so a view that forgot this cannot become a write.
+    """
+
+    def decorator(
+        view: Callable[Concatenate[HttpRequest, Membership, P], HttpResponse],
+    ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+        @login_required
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            membership = current_membership(request)
+            if membership is None or not allowed(membership):
+                return forbidden(request, membership, needed)
+            return view(request, membership, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -6,15 +6,12 @@ full pages that also load, as htmx fragments, into the members page's editor pan
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any, Concatenate, cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,11 +20,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
 
-from credentials import permissions, selectors
-from credentials.views.common import no_store
+from credentials import permissions
 from tango_portal.accounts.sudo import sudo_required
-from tango_portal.accounts.teams import current_membership, switch_team
-from tango_portal.core.http import is_htmx, template_for
+from tango_portal.accounts.teams import forbidden, membership_required, switch_team
+from tango_portal.core.http import is_htmx, no_store, template_for
 from tango_portal.members import selectors as members_selectors
 from tango_portal.members import services
 from tango_portal.members.forms import MemberAddForm, MemberChangeForm, SignupForm
@@ -41,37 +37,8 @@ ACTIVITY_PER_PAGE = 25
 EDITOR = "editor"
 
 
-def members_admin[**P](
-    view: Callable[Concatenate[HttpRequest, Membership, P], HttpResponse],
-) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
-    """Require sign-in and the Admin role in the current team; others get the 403 page.
-
-    The wrapped view receives the admin's current membership as its second argument.
-    """
-
-    @login_required
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-        membership = current_membership(request)
-        if membership is None or not permissions.can_manage_members(membership):
-            return forbidden(request, membership)
-        return view(request, membership, *args, **kwargs)
-
-    return wrapped
-
-
-def forbidden(request: HttpRequest, membership: Membership | None) -> HttpResponse:
-    admins = list(selectors.team_admins(team=membership.team)) if membership else []
-    response = render(
-        request,
-        "tango_portal/members/forbidden.html",
-        {"membership": membership, "admins": admins},
-        status=HTTPStatus.FORBIDDEN,
-    )
-    if is_htmx(request):
-        # Someone demoted while the page was open: reload, so the whole page says why.
-        response["HX-Refresh"] = "true"
-    return response
+# Every page here is for the current team's admins.
+members_admin = membership_required(permissions.can_manage_members, "admin")
 
 
 def _template(request: HttpRequest, name: str, partial: str = EDITOR) -> str:
@@ -148,7 +115,7 @@ def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
             request, _template(request, template), _context(membership, form=form), status=HTTPStatus.CONFLICT
         )
     except PermissionDenied:
-        return forbidden(request, membership)
+        return forbidden(request, membership, "admin")
     return _signup_link_page(request, membership, added.membership, added.invitation, added.signup_token)
 
 
@@ -189,7 +156,7 @@ def member_signup_link(request: HttpRequest, membership: Membership, pk: int) ->
         messages.error(request, str(error))
         return _done(request, reverse("members:list"))
     except PermissionDenied:
-        return forbidden(request, membership)
+        return forbidden(request, membership, "admin")
     return _signup_link_page(request, membership, member, invitation, token)
 
 
@@ -230,7 +197,7 @@ def member_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
         form.add_error(None, str(error))
         return render(request, template, context, status=HTTPStatus.CONFLICT)
     except PermissionDenied:
-        return forbidden(request, membership)
+        return forbidden(request, membership, "admin")
     messages.success(request, "Saved. " + "; ".join(changes) + ": done. It applies from their next page.")
     if member.pk == membership.pk and role != Membership.Role.ADMIN:
         # They stepped down: the members page is no longer theirs to see.
@@ -268,7 +235,7 @@ def member_remove(request: HttpRequest, membership: Membership, pk: int) -> Http
     except services.MemberError as error:
         return render(request, template, {**context, "error": str(error)}, status=HTTPStatus.CONFLICT)
     except PermissionDenied:
-        return forbidden(request, membership)
+        return forbidden(request, membership, "admin")
     name = member.user.get_full_name()
     if member.pk == membership.pk:
         messages.success(request, f"You left {team.name}.")
