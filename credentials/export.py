@@ -24,8 +24,8 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
+from credentials.history import COLUMNS
 from credentials.models import CredentialHistory, CredentialType
-from credentials.tables.history import COLUMNS
 
 Format = Literal["csv", "json"]
 FORMATS: tuple[Format, ...] = ("csv", "json")

@@ -1,48 +1,38 @@
-"""The only writer of CredentialHistory.
+"""Credential history: its one writer, and the columns people read it in.
 
-Callers pass what happened to which credential and who did it; this module snapshots
-the actor's name and email, chains the row to the team's previous one, and never takes
-a secret (there is no parameter that could carry one).
+Callers pass what happened to which credential and who did it, under the team lock their
+transaction took; `record` snapshots the actor's name and email and appends the row to the
+team's chain (tango_portal/core/chain.py). It never takes a secret: there is no parameter
+that could carry one.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils import timezone
-
 from credentials.models import CredentialHistory, CredentialType
 from tango_portal.core import chain
+from tango_portal.core.chain import LockedTeam
 from tango_portal.models import Team, User
 
-# The fields a row's hash covers, in order. Changing this list breaks every chain.
-CHAINED_FIELDS = (
-    "team_id",
-    "occurred_at",
-    "action",
-    "credential_type",
-    "credential_name",
-    "credential_identifier",
-    "actor_id",
-    "actor_name",
-    "actor_email",
-    "ip_address",
-    "details",
-    "prev_hash",
+# What a row's hash covers, in column order (bench/history.py loads rows in that order).
+CHAINED_FIELDS = CredentialHistory.CHAINED_FIELDS
+
+# (name, heading), in table order: the table, its "Columns" picker, the exports and each
+# user's saved choice all use these. Names appear in URLs (?sort=) and in saved preferences.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("action", "Action"),
+    ("credential_name", "Credential name"),
+    ("date", "Date"),
+    ("actor_name", "User's name"),
+    ("actor_email", "User's email"),
+    ("credential_identifier", "Client ID/API key"),
+    ("credential_type", "Credential type"),
 )
-
-
-def row_hash(row: CredentialHistory) -> str:
-    return chain.hash_of_row(row, CHAINED_FIELDS)
-
-
-def chain_head(team: Team) -> str:
-    """The hash of the team's newest history row ("" for an empty history)."""
-    return chain.head(CredentialHistory, team.pk)
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 
 
 def record(
     *,
-    team: Team,
+    team: LockedTeam[Team],
     actor: User | None,
     action: CredentialHistory.Action,
     credential_type: CredentialType,
@@ -51,35 +41,18 @@ def record(
     ip_address: str | None = None,
     details: dict[str, str] | None = None,
 ) -> CredentialHistory:
-    """Append one history row for the team, inside the caller's transaction.
+    """Append one history row for the team, in the transaction that locked it (`lock_team`).
 
-    The team row is locked for the rest of the transaction so that concurrent writers
-    of one team's history chain one after the other (PostgreSQL; SQLite serialises
-    all writers already).
+    An unknown action or credential type raises ValueError and writes nothing.
     """
-    if action not in CredentialHistory.Action.values:
-        raise ValueError(f"Unknown history action {action!r}.")
-    if credential_type not in CredentialType.values:
-        raise ValueError(f"Unknown credential type {credential_type!r}.")
-    with transaction.atomic():
-        Team.objects.select_for_update().only("id").get(pk=team.pk)
-        previous = chain_head(team)
-        # Microseconds are kept, but stored through the database's own precision.
-        occurred_at = timezone.now()
-        row = CredentialHistory(
-            team=team,
-            occurred_at=occurred_at,
-            action=action,
-            credential_type=credential_type,
-            credential_name=credential_name[:200],
-            credential_identifier=credential_identifier,
-            actor=actor,
-            actor_name=(actor.full_name if actor else "")[:150],
-            actor_email=(actor.email if actor else "")[:254],
-            ip_address=ip_address,
-            details=details or {},
-            prev_hash=previous,
-        )
-        row.row_hash = row_hash(row)
-        row.save()
-        return row
+    return chain.append(
+        CredentialHistory,
+        team=team,
+        action=action,
+        credential_type=credential_type,
+        credential_name=credential_name[:200],
+        credential_identifier=credential_identifier,
+        **chain.snapshot("actor", actor),
+        ip_address=ip_address,
+        details=details or {},
+    )

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from tango_portal.core.append_only import AppendOnlyError, AppendOnlyModel
+from tango_portal.core import chain
+from tango_portal.core.append_only import AppendOnlyError
 from tango_portal.models import Team
 
 __all__ = ["AppendOnlyError"]
@@ -178,7 +179,7 @@ class ApiKey(models.Model):
         return f"{self.prefix}{'•' * 12}"
 
 
-class CredentialHistory(AppendOnlyModel):
+class CredentialHistory(chain.ChainedRecord):
     """One action on one credential. Append-only at every level, database included.
 
     The actor's name and email are snapshots, so history outlives users; the actor
@@ -193,26 +194,21 @@ class CredentialHistory(AppendOnlyModel):
         UPDATED = "updated", "Updated"
         DEACTIVATED = "deactivated", "Deactivated"
 
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
-    occurred_at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=20, choices=Action.choices)
     credential_type = models.CharField(max_length=20, choices=CredentialType.choices)
     credential_name = models.CharField(max_length=200, blank=True)
     credential_identifier = models.CharField("client ID/API key", max_length=120)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor_name = models.CharField("user's name", max_length=150, blank=True)
-    actor_email = models.CharField("user's email", max_length=254, blank=True)
+    actor = chain.person_reference()
+    actor_name = chain.name_snapshot("user's name")
+    actor_email = chain.email_snapshot("user's email")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
-    row_hash = models.CharField(max_length=64, editable=False)
+
+    # What a row's hash covers, in column order.
+    CHAINED_FIELDS = (
+        *("team_id", "occurred_at", "action", "credential_type", "credential_name", "credential_identifier"),
+        *("actor_id", "actor_name", "actor_email", "ip_address", "details", "prev_hash"),
+    )
 
     class Meta:
         verbose_name = "credential history entry"

@@ -1,7 +1,8 @@
 """Every write to API credentials.
 
 Each service checks permission itself (views check too), does its write and its
-history row in one transaction, and takes keyword-only arguments. A service that
+history row in one transaction, under the team lock it takes first (`lock_team`, which
+the history writer requires), and takes keyword-only arguments. A service that
 makes a secret returns it exactly once beside the object and stores only its hash or
 digest: the caller puts the plaintext in the one response that shows it and nowhere else.
 """
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from credentials import history
 from credentials import secrets as credential_secrets
+from credentials.history import COLUMN_NAMES
 from credentials.models import (
     AccessToken,
     ApiKey,
@@ -30,6 +32,7 @@ from credentials.models import (
 from credentials.permissions import require_manage, require_view
 from credentials.validators import clean_display_name
 from tango_portal.accounts.hashers import PortalArgon2PasswordHasher
+from tango_portal.core.chain import LockedTeam, lock_team
 from tango_portal.models import Membership, Team, User
 
 Action = CredentialHistory.Action
@@ -57,20 +60,18 @@ class AlreadyDeleted(CredentialError):
     pass
 
 
+type Credential = ServiceAccount | OAuthClient | ApiKey
+
+
 def _membership(actor: User, team: Team) -> Membership | None:
     return Membership.objects.filter(user=actor, team=team).first()
-
-
-def _lock_team(team: Team) -> Team:
-    """Serialise writers of one team (limits, history chain) until the transaction ends."""
-    return Team.objects.select_for_update().get(pk=team.pk)
 
 
 def _revoke_tokens(**filters: object) -> int:
     return AccessToken.objects.filter(revoked_at__isnull=True, **filters).update(revoked_at=timezone.now())
 
 
-def describe(credential: ServiceAccount | OAuthClient | ApiKey) -> tuple[CredentialType, str, str]:
+def describe(credential: Credential) -> tuple[CredentialType, str, str]:
     """How history names a credential: its type, its name, and its public identifier."""
     if isinstance(credential, ServiceAccount):
         return (
@@ -89,10 +90,10 @@ def describe(credential: ServiceAccount | OAuthClient | ApiKey) -> tuple[Credent
 
 def _record(
     *,
-    team: Team,
+    team: LockedTeam[Team],
     actor: User,
     action: CredentialHistory.Action,
-    credential: ServiceAccount | OAuthClient | ApiKey,
+    credential: Credential,
     ip_address: str | None,
     details: dict[str, str] | None = None,
 ) -> None:
@@ -107,6 +108,89 @@ def _record(
         ip_address=ip_address,
         details=details,
     )
+
+
+def _is_live(credential: Credential) -> bool:
+    return not credential.is_deleted if isinstance(credential, ServiceAccount) else credential.is_active
+
+
+def _locked[C: (ServiceAccount, OAuthClient, ApiKey)](credential: C, team: Team) -> C:
+    """The credential's row, locked; taken after the team lock, as every writer does."""
+    return type(credential).objects.select_for_update().get(pk=credential.pk, team=team)
+
+
+def _view(*, actor: User, team: Team, credential: Credential, ip_address: str | None) -> None:
+    require_view(_membership(actor, team))
+    with transaction.atomic():
+        _record(
+            team=lock_team(team),
+            actor=actor,
+            action=Action.VIEWED,
+            credential=credential,
+            ip_address=ip_address,
+        )
+
+
+def _rename[C: (ServiceAccount, OAuthClient)](
+    *, actor: User, team: Team, credential: C, display_name: str, ip_address: str | None, ended: str
+) -> C:
+    """Rename a live credential and record the old and new names; `ended` is the refusal
+    (AlreadyDeleted) for one that was deleted or deactivated. No change, no history."""
+    name = clean_display_name(display_name)
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        locked_team = lock_team(team)
+        locked = _locked(credential, team)
+        if not _is_live(locked):
+            raise AlreadyDeleted(ended)
+        old = locked.display_name
+        if old == name:
+            return locked
+        locked.display_name = name
+        locked.save(update_fields=["display_name"])
+        _record(
+            team=locked_team,
+            actor=actor,
+            action=Action.UPDATED,
+            credential=locked,
+            ip_address=ip_address,
+            details={"old_name": old, "new_name": name},
+        )
+        return locked
+
+
+def _deactivate[C: (ServiceAccount, OAuthClient, ApiKey)](
+    *, actor: User, team: Team, credential: C, ip_address: str | None, already: str
+) -> C:
+    """Delete a service account, or deactivate client credentials or an API key, for good;
+    record `deactivated`.
+
+    A service account loses its password hash; it and client credentials lose every
+    token issued through them. Under the row lock, so that of concurrent requests one
+    ends the credential and the others raise AlreadyDeleted (`already`) and record nothing;
+    token issuing takes the same row lock, so no token outlives the credential.
+    """
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        locked_team = lock_team(team)
+        locked = _locked(credential, team)
+        if not _is_live(locked):
+            raise AlreadyDeleted(already)
+        now = timezone.now()
+        if isinstance(locked, ServiceAccount):
+            locked.deleted_at = now
+            locked.password_hash = ""
+            locked.save(update_fields=["deleted_at", "password_hash"])
+            _revoke_tokens(service_account=locked)
+        else:
+            locked.deactivated_at = now
+            locked.save(update_fields=["deactivated_at"])
+            if isinstance(locked, OAuthClient):
+                _revoke_tokens(client=locked)
+        _record(
+            team=locked_team, actor=actor, action=Action.DEACTIVATED, credential=locked, ip_address=ip_address
+        )
+        return locked
 
 
 def legacy_cutoff() -> datetime:
@@ -143,7 +227,7 @@ def service_account_create(
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                _lock_team(team)
+                locked_team = lock_team(team)
                 account = ServiceAccount.objects.create(
                     team=team,
                     username=_new_username(team),
@@ -152,7 +236,11 @@ def service_account_create(
                     created_by=actor,
                 )
                 _record(
-                    team=team, actor=actor, action=Action.CREATED, credential=account, ip_address=ip_address
+                    team=locked_team,
+                    actor=actor,
+                    action=Action.CREATED,
+                    credential=account,
+                    ip_address=ip_address,
                 )
                 return account, password
         except IntegrityError:
@@ -172,9 +260,7 @@ def service_account_view(
     *, actor: User, team: Team, account: ServiceAccount, ip_address: str | None = None
 ) -> None:
     """Record that someone opened a service account's detail."""
-    require_view(_membership(actor, team))
-    with transaction.atomic():
-        _record(team=team, actor=actor, action=Action.VIEWED, credential=account, ip_address=ip_address)
+    _view(actor=actor, team=team, credential=account, ip_address=ip_address)
 
 
 def service_account_rename(
@@ -186,26 +272,14 @@ def service_account_rename(
     ip_address: str | None = None,
 ) -> ServiceAccount:
     """Change the display name; record the old and new names. No change, no history."""
-    name = clean_display_name(display_name)
-    require_manage(_membership(actor, team))
-    with transaction.atomic():
-        locked = ServiceAccount.objects.select_for_update().get(pk=account.pk, team=team)
-        if locked.is_deleted:
-            raise AlreadyDeleted("This service account has been deleted; it cannot be renamed.")
-        old = locked.display_name
-        if old == name:
-            return locked
-        locked.display_name = name
-        locked.save(update_fields=["display_name"])
-        _record(
-            team=team,
-            actor=actor,
-            action=Action.UPDATED,
-            credential=locked,
-            ip_address=ip_address,
-            details={"old_name": old, "new_name": name},
-        )
-        return locked
+    return _rename(
+        actor=actor,
+        team=team,
+        credential=account,
+        display_name=display_name,
+        ip_address=ip_address,
+        ended="This service account has been deleted; it cannot be renamed.",
+    )
 
 
 def service_account_delete(
@@ -215,18 +289,13 @@ def service_account_delete(
 
     Raises AlreadyDeleted (and records nothing) if another request got there first.
     """
-    require_manage(_membership(actor, team))
-    with transaction.atomic():
-        _lock_team(team)
-        locked = ServiceAccount.objects.select_for_update().get(pk=account.pk, team=team)
-        if locked.is_deleted:
-            raise AlreadyDeleted("This service account was already deleted.")
-        locked.deleted_at = timezone.now()
-        locked.password_hash = ""
-        locked.save(update_fields=["deleted_at", "password_hash"])
-        _revoke_tokens(service_account=locked)
-        _record(team=team, actor=actor, action=Action.DEACTIVATED, credential=locked, ip_address=ip_address)
-        return locked
+    return _deactivate(
+        actor=actor,
+        team=team,
+        credential=account,
+        ip_address=ip_address,
+        already="This service account was already deleted.",
+    )
 
 
 # --- OAuth client credentials ----------------------------------------------------
@@ -251,8 +320,8 @@ def oauth_client_create(
     secret = credential_secrets.generate(credential_secrets.Kind.CLIENT_SECRET)
     created = created_at or timezone.now()
     with transaction.atomic():
-        locked_team = _lock_team(team)
-        if not locked_team.oauth_enabled:
+        locked_team = lock_team(team)
+        if not locked_team.team.oauth_enabled:
             raise OAuthNotEnabled()
         if OAuthClient.objects.active().filter(team=team).count() >= MAX_ACTIVE_CLIENTS:
             raise LimitReached(
@@ -269,14 +338,15 @@ def oauth_client_create(
             created_at=created,
             legacy=created < legacy_cutoff(),
         )
-        _record(team=team, actor=actor, action=Action.CREATED, credential=client, ip_address=ip_address)
+        _record(
+            team=locked_team, actor=actor, action=Action.CREATED, credential=client, ip_address=ip_address
+        )
         return client, secret
 
 
 def oauth_client_view(*, actor: User, team: Team, client: OAuthClient, ip_address: str | None = None) -> None:
-    require_view(_membership(actor, team))
-    with transaction.atomic():
-        _record(team=team, actor=actor, action=Action.VIEWED, credential=client, ip_address=ip_address)
+    """Record that someone opened client credentials' detail."""
+    _view(actor=actor, team=team, credential=client, ip_address=ip_address)
 
 
 def oauth_client_rename(
@@ -287,43 +357,28 @@ def oauth_client_rename(
     display_name: str,
     ip_address: str | None = None,
 ) -> OAuthClient:
-    name = clean_display_name(display_name)
-    require_manage(_membership(actor, team))
-    with transaction.atomic():
-        locked = OAuthClient.objects.select_for_update().get(pk=client.pk, team=team)
-        if not locked.is_active:
-            raise AlreadyDeleted("These client credentials were deactivated; they cannot be renamed.")
-        old = locked.display_name
-        if old == name:
-            return locked
-        locked.display_name = name
-        locked.save(update_fields=["display_name"])
-        _record(
-            team=team,
-            actor=actor,
-            action=Action.UPDATED,
-            credential=locked,
-            ip_address=ip_address,
-            details={"old_name": old, "new_name": name},
-        )
-        return locked
+    """Change the display name; record the old and new names. No change, no history."""
+    return _rename(
+        actor=actor,
+        team=team,
+        credential=client,
+        display_name=display_name,
+        ip_address=ip_address,
+        ended="These client credentials were deactivated; they cannot be renamed.",
+    )
 
 
 def oauth_client_deactivate(
     *, actor: User, team: Team, client: OAuthClient, ip_address: str | None = None
 ) -> OAuthClient:
     """Deactivate irreversibly and revoke every token issued through this client."""
-    require_manage(_membership(actor, team))
-    with transaction.atomic():
-        _lock_team(team)
-        locked = OAuthClient.objects.select_for_update().get(pk=client.pk, team=team)
-        if not locked.is_active:
-            raise AlreadyDeleted("These client credentials were already deactivated.")
-        locked.deactivated_at = timezone.now()
-        locked.save(update_fields=["deactivated_at"])
-        _revoke_tokens(client=locked)
-        _record(team=team, actor=actor, action=Action.DEACTIVATED, credential=locked, ip_address=ip_address)
-        return locked
+    return _deactivate(
+        actor=actor,
+        team=team,
+        credential=client,
+        ip_address=ip_address,
+        already="These client credentials were already deactivated.",
+    )
 
 
 # --- Legacy API keys --------------------------------------------------------------
@@ -340,7 +395,7 @@ def api_key_create(
     plaintext = credential_secrets.generate(credential_secrets.Kind.API_KEY)
     visible = len(credential_secrets.prefix(credential_secrets.Kind.API_KEY)) + API_KEY_VISIBLE_CHARS
     with transaction.atomic():
-        _lock_team(team)
+        locked_team = lock_team(team)
         if ApiKey.objects.active().filter(team=team).count() >= MAX_ACTIVE_API_KEYS:
             raise LimitReached(
                 "Your team already has two active API keys, the most allowed. "
@@ -353,22 +408,19 @@ def api_key_create(
             digest=credential_secrets.digest(plaintext),
             created_by=actor,
         )
-        _record(team=team, actor=actor, action=Action.CREATED, credential=key, ip_address=ip_address)
+        _record(team=locked_team, actor=actor, action=Action.CREATED, credential=key, ip_address=ip_address)
         return key, plaintext
 
 
 def api_key_deactivate(*, actor: User, team: Team, key: ApiKey, ip_address: str | None = None) -> ApiKey:
     """Deactivate irreversibly: once deactivated, a key cannot be used or restored."""
-    require_manage(_membership(actor, team))
-    with transaction.atomic():
-        _lock_team(team)
-        locked = ApiKey.objects.select_for_update().get(pk=key.pk, team=team)
-        if not locked.is_active:
-            raise AlreadyDeleted("This API key was already deactivated.")
-        locked.deactivated_at = timezone.now()
-        locked.save(update_fields=["deactivated_at"])
-        _record(team=team, actor=actor, action=Action.DEACTIVATED, credential=locked, ip_address=ip_address)
-        return locked
+    return _deactivate(
+        actor=actor,
+        team=team,
+        credential=key,
+        ip_address=ip_address,
+        already="This API key was already deactivated.",
+    )
 
 
 # --- Access tokens (the token endpoint, credentials/oauth) --------------------------
@@ -488,8 +540,6 @@ def history_columns_save(*, user: User, hidden_columns: Iterable[str]) -> Histor
     A preference, not an action on a credential, so it writes no history. Unknown
     names are dropped, and hiding every column is refused by keeping them all.
     """
-    from credentials.tables.history import COLUMN_NAMES
-
     hidden = [name for name in COLUMN_NAMES if name in set(hidden_columns)]
     if len(hidden) == len(COLUMN_NAMES):
         hidden = []

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
-from tango_portal.core.append_only import AppendOnlyModel
+from tango_portal.core import chain
 
 
 class UserManager(BaseUserManager["User"]):
@@ -152,12 +152,12 @@ class SignupInvitation(models.Model):
         return f"sign-up link for {self.user} to {self.team}"
 
 
-class TeamActivity(AppendOnlyModel):
+class TeamActivity(chain.ChainedRecord):
     """One change to who is in a team and what they may do. Append-only, database included.
 
     Actor and subject names and emails are snapshots, so the record outlives users;
     the user references carry no database constraint for the same reason. Rows are
-    hash-chained per team like credential history. Only tango_portal/activity.py
+    hash-chained per team like credential history. Only tango_portal/members/activity.py
     writes here.
     """
 
@@ -169,33 +169,21 @@ class TeamActivity(AppendOnlyModel):
         INVITATION_CREATED = "invitation_created", "Sign-up link created"
         INVITATION_ACCEPTED = "invitation_accepted", "Sign-up link used"
 
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
-    occurred_at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=30, choices=Action.choices)
-    actor = models.ForeignKey(
-        User,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    actor_name = models.CharField("by (name)", max_length=150, blank=True)
-    actor_email = models.CharField("by (email)", max_length=254, blank=True)
-    subject = models.ForeignKey(
-        User,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    subject_name = models.CharField("member's name", max_length=150, blank=True)
-    subject_email = models.CharField("member's email", max_length=254, blank=True)
+    actor = chain.person_reference()
+    actor_name = chain.name_snapshot("by (name)")
+    actor_email = chain.email_snapshot("by (email)")
+    subject = chain.person_reference()
+    subject_name = chain.name_snapshot("member's name")
+    subject_email = chain.email_snapshot("member's email")
     from_value = models.CharField("from", max_length=60, blank=True)
     to_value = models.CharField("to", max_length=60, blank=True)
-    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
-    row_hash = models.CharField(max_length=64, editable=False)
+
+    # What a row's hash covers, in column order.
+    CHAINED_FIELDS = (
+        *("team_id", "occurred_at", "action", "actor_id", "actor_name", "actor_email"),
+        *("subject_id", "subject_name", "subject_email", "from_value", "to_value", "prev_hash"),
+    )
 
     class Meta:
         verbose_name = "team activity entry"

@@ -7,16 +7,18 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client
 
 from credentials import history, services
 from credentials import secrets as credential_secrets
-from credentials.models import AccessToken, OAuthClient, ServiceAccount
+from credentials.models import AccessToken, CredentialHistory, OAuthClient, ServiceAccount
 from tango_portal.core import db_triggers
+from tango_portal.core.chain import lock_team
+from tango_portal.members import activity
 from tango_portal.members import services as members_services
-from tango_portal.models import Membership, Team, User
+from tango_portal.models import Membership, Team, TeamActivity, User
 from tests.factories import PASSWORD, MembershipFactory, TeamFactory
 
 HISTORY_TABLE = "credentials_credentialhistory"
@@ -153,6 +155,18 @@ def change_member(
         role=role,
         api_keys_permission=permission,
     )
+
+
+def record_history(team: Team, **fields: object) -> CredentialHistory:
+    """`history.record` as a service calls it: in a transaction, under the team lock."""
+    with transaction.atomic():
+        return history.record(team=lock_team(team), **fields)
+
+
+def record_activity(team: Team, **fields: object) -> TeamActivity:
+    """`activity.record` as a service calls it: in a transaction, under the team lock."""
+    with transaction.atomic():
+        return activity.record(team=lock_team(team), **fields)
 
 
 def client_for(user: User) -> Client:

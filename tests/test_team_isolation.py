@@ -14,9 +14,10 @@ from http import HTTPStatus
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from credentials import history, services
+from credentials import services
 from credentials.models import ApiKey, CredentialHistory, CredentialType, OAuthClient, ServiceAccount
 from tango_portal.models import Membership, TeamActivity
+from tests.conftest import record_history
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +64,8 @@ def first_team(team, admin_user, member, outsider):
     )
     client, _ = services.oauth_client_create(actor=admin_user, team=team, display_name="Acme client")
     key, _ = services.api_key_create(actor=admin_user, team=team, platform_name="Acme shop")
-    history.record(
-        team=team,
+    record_history(
+        team,
         actor=admin_user,
         action=CredentialHistory.Action.VIEWED,
         credential_type=CredentialType.API_KEY,

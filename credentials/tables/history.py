@@ -1,7 +1,7 @@
 """The Credential history table: its columns, sorts, pages and each user's choice of columns.
 
-The same column list drives the table, the "Columns" picker and the exports, so what a
-user sees is what they download.
+The columns are credentials/history.py's COLUMNS, which the exports and saved preferences
+use too, so what a user sees is what they download.
 """
 
 from __future__ import annotations
@@ -19,19 +19,8 @@ from django.utils.safestring import SafeString
 from django_tables2.paginators import LazyPaginator
 from django_tables2.rows import BoundRows
 
+from credentials.history import COLUMN_NAMES, COLUMNS
 from credentials.models import CredentialHistory
-
-# (name, heading), in table order. Names appear in URLs (?sort=) and in saved preferences.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("action", "Action"),
-    ("credential_name", "Credential name"),
-    ("date", "Date"),
-    ("actor_name", "User's name"),
-    ("actor_email", "User's email"),
-    ("credential_identifier", "Client ID/API key"),
-    ("credential_type", "Credential type"),
-)
-COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 
 # The only sorts offered. Each is served by an index of (team, column, -occurred_at, -id)
 # read forwards or backwards, so sorting a million rows costs a page, not a sort.

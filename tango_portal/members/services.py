@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from credentials import secrets as credential_secrets
 from credentials.permissions import can_manage_members
+from tango_portal.core.chain import LockedTeam, lock_team
 from tango_portal.members import activity
 from tango_portal.models import Membership, SignupInvitation, Team, TeamActivity, User
 
@@ -107,10 +108,6 @@ def _clean_choice(value: str, allowed: list[str], label: str) -> str:
 # --- Shared steps -------------------------------------------------------------------
 
 
-def _lock_team(team: Team) -> Team:
-    return Team.objects.select_for_update().get(pk=team.pk)
-
-
 def _require_admin(actor: User, team: Team) -> Membership:
     """The actor's membership, read after the team lock so a just-demoted admin is refused."""
     membership = Membership.objects.filter(user=actor, team=team).first()
@@ -156,13 +153,13 @@ def _revoke_open_invitations(**filters: object) -> int:
     )
 
 
-def _new_invitation(*, actor: User, team: Team, user: User) -> tuple[SignupInvitation, str]:
+def _new_invitation(*, actor: User, team: LockedTeam[Team], user: User) -> tuple[SignupInvitation, str]:
     """Make a sign-up link's token; store its digest; return the token, which is never stored."""
-    _revoke_open_invitations(team=team, user=user)
+    _revoke_open_invitations(team=team.team, user=user)
     token = credential_secrets.generate(credential_secrets.Kind.SIGNUP)
     now = timezone.now()
     invitation = SignupInvitation.objects.create(
-        team=team,
+        team=team.team,
         user=user,
         token_digest=credential_secrets.digest(token),
         created_by=actor,
@@ -202,7 +199,7 @@ def member_add(*, actor: User, team: Team, email: str, full_name: str) -> Member
     email = clean_email(email)
     name = clean_full_name(full_name)
     with transaction.atomic():
-        _lock_team(team)
+        locked_team = lock_team(team)
         _require_admin(actor, team)
         user = User.objects.filter(email__iexact=email).first()
         created = False
@@ -220,13 +217,15 @@ def member_add(*, actor: User, team: Team, email: str, full_name: str) -> Member
             team=team, user=user, role=Role.MEMBER, api_keys_permission=Permission.NONE
         )
         activity.record(
-            team=team,
+            team=locked_team,
             actor=actor,
             action=Action.MEMBER_ADDED,
             subject=user,
             to_value=activity.membership_value(membership.role, membership.api_keys_permission),
         )
-        invitation, token = _new_invitation(actor=actor, team=team, user=user) if created else (None, None)
+        invitation, token = (
+            _new_invitation(actor=actor, team=locked_team, user=user) if created else (None, None)
+        )
         return MemberAdded(
             membership=membership, created_user=created, invitation=invitation, signup_token=token
         )
@@ -252,7 +251,7 @@ def signup_link_create(*, actor: User, team: Team, membership: Membership) -> tu
     was lost); earlier links stop working. Returns the link's token once; only its digest is kept.
     """
     with transaction.atomic():
-        _lock_team(team)
+        locked_team = lock_team(team)
         _require_admin(actor, team)
         target = _locked_member(team, membership)
         if not signup_link_allowed(target):
@@ -260,7 +259,7 @@ def signup_link_create(*, actor: User, team: Team, membership: Membership) -> tu
                 f"{target.user.get_full_name()} already has an account; they sign in with their own "
                 "password, and can reset it themselves."
             )
-        return _new_invitation(actor=actor, team=team, user=target.user)
+        return _new_invitation(actor=actor, team=locked_team, user=target.user)
 
 
 # --- Changing a member's role and permission ---------------------------------------------
@@ -291,7 +290,7 @@ def member_change(
     role = _clean_choice(role, Role.values, "role")
     api_keys_permission = _clean_choice(api_keys_permission, Permission.values, "Tango API keys permission")
     with transaction.atomic():
-        _lock_team(team)
+        locked_team = lock_team(team)
         _require_admin(actor, team)
         target = _locked_member(team, membership)
         if target.role == Role.ADMIN and role != Role.ADMIN and not _other_admins_exist(team, target):
@@ -315,7 +314,7 @@ def member_change(
         target.save(update_fields=[field for field, _, _, _ in changed])
         for _, action, old_value, new_value in changed:
             activity.record(
-                team=team,
+                team=locked_team,
                 actor=actor,
                 action=action,
                 subject=target.user,
@@ -336,7 +335,7 @@ def member_remove(*, actor: User, team: Team, membership: Membership) -> None:
     and history refers to it. Refuses to remove the team's last admin (LastAdmin).
     """
     with transaction.atomic():
-        _lock_team(team)
+        locked_team = lock_team(team)
         _require_admin(actor, team)
         target = _locked_member(team, membership)
         if target.role == Role.ADMIN and not _other_admins_exist(team, target):
@@ -346,7 +345,7 @@ def member_remove(*, actor: User, team: Team, membership: Membership) -> None:
         target.delete()
         _revoke_open_invitations(team=team, user=user)
         activity.record(
-            team=team, actor=actor, action=Action.MEMBER_REMOVED, subject=user, from_value=old_value
+            team=locked_team, actor=actor, action=Action.MEMBER_REMOVED, subject=user, from_value=old_value
         )
 
 
@@ -374,12 +373,13 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> SignupInv
     """
     name = clean_full_name(full_name)
     digest = credential_secrets.digest(token)
-    found = SignupInvitation.objects.filter(token_digest=digest).only("team_id").first()
+    found = SignupInvitation.objects.filter(token_digest=digest).select_related("team").first()
     if found is None:
         raise InvitationInvalid(InvitationProblem.UNKNOWN)
     with transaction.atomic():
         # Team first, as every other membership write does, then the link itself.
-        team = Team.objects.select_for_update().get(pk=found.team_id)
+        locked_team = lock_team(found.team)
+        team = locked_team.team
         invitation = SignupInvitation.objects.select_for_update().select_related("user").get(pk=found.pk)
         problem = invitation_problem(invitation)
         if problem is not None:
@@ -395,7 +395,7 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> SignupInv
         invitation.used_at = timezone.now()
         invitation.save(update_fields=["used_at"])
         _revoke_open_invitations(user=user)
-        activity.record(team=team, actor=user, action=Action.INVITATION_ACCEPTED, subject=user)
+        activity.record(team=locked_team, actor=user, action=Action.INVITATION_ACCEPTED, subject=user)
         invitation.team = team
         invitation.user = user
         return invitation

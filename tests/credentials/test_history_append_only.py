@@ -6,10 +6,9 @@ from http import HTTPStatus
 
 import pytest
 
-from credentials import history
 from credentials.models import AppendOnlyError, CredentialHistory, CredentialType
 from tests.append_only import assert_database_refuses, emptying_statement
-from tests.conftest import client_for
+from tests.conftest import client_for, record_history
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +18,8 @@ TABLE = CredentialHistory._meta.db_table
 
 @pytest.fixture
 def row(team, manager) -> CredentialHistory:
-    return history.record(
-        team=team,
+    return record_history(
+        team,
         actor=manager,
         action=CredentialHistory.Action.CREATED,
         credential_type=CredentialType.SERVICE_ACCOUNT,
@@ -71,8 +70,8 @@ def test_database_refuses_emptying_the_table(row):
 
 
 def test_inserts_are_allowed_by_the_triggers(team, manager, row):
-    history.record(
-        team=team,
+    record_history(
+        team,
         actor=manager,
         action=CredentialHistory.Action.VIEWED,
         credential_type=CredentialType.SERVICE_ACCOUNT,

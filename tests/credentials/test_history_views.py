@@ -11,9 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from credentials import history
 from credentials.models import CredentialHistory, CredentialType, HistoryColumnPreference
-from tests.conftest import client_for
+from tests.conftest import client_for, record_history
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +35,8 @@ def add_history(
     """One history row through the only writer, optionally at a given time."""
     clock = mock.patch("django.utils.timezone.now", return_value=at) if at else nullcontext()
     with clock:
-        return history.record(
-            team=team,
+        return record_history(
+            team,
             actor=actor,
             action=action,
             credential_type=credential_type,

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from credentials import history
 from credentials.models import CredentialHistory, CredentialType
-from tango_portal.core import db_triggers
+from tango_portal.core import chain, db_triggers
+from tests.conftest import record_history
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +17,8 @@ TABLE = CredentialHistory._meta.db_table
 
 def _rows(team, actor, count):
     return [
-        history.record(
-            team=team,
+        record_history(
+            team,
             actor=actor,
             action=CredentialHistory.Action.VIEWED,
             credential_type=CredentialType.API_KEY,
@@ -46,7 +46,10 @@ def test_intact_chains_verify(team, other_team, manager, outsider, capsys):
     _rows(other_team, outsider, 3)
     call_command("verify_history")
     out = capsys.readouterr().out
-    assert f"OK      {team.slug}: credential history, 5 rows, head {history.chain_head(team)}" in out
+    assert (
+        f"OK      {team.slug}: credential history, 5 rows, head {chain.head(CredentialHistory, team.pk)}"
+        in out
+    )
     assert f"OK      {other_team.slug}: credential history, 3 rows" in out
 
 
@@ -84,7 +87,7 @@ def test_unknown_team_is_an_error():
 
 def test_an_exported_head_catches_removal_of_the_newest_rows(team, manager, capsys):
     rows = _rows(team, manager, 4)
-    exported_head = history.chain_head(team)
+    exported_head = chain.head(CredentialHistory, team.pk)
     call_command("verify_history", "--team", team.slug, "--expect-head", exported_head)
     assert "expected head" in capsys.readouterr().out
     # Remove the newest row: the chain that is left is still internally consistent...

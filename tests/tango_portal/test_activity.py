@@ -6,14 +6,16 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from tango_portal.admin import TeamActivityAdmin
+from tango_portal.core import chain
 from tango_portal.core.append_only import AppendOnlyError
 from tango_portal.members import activity
+from tango_portal.members import services as members_services
 from tango_portal.models import TeamActivity
 from tests.append_only import assert_database_refuses, emptying_statement
-from tests.conftest import client_for
+from tests.conftest import Perm, Role, client_for, membership_of, record_activity
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +26,8 @@ Action = TeamActivity.Action
 
 @pytest.fixture
 def row(team, admin_user, member) -> TeamActivity:
-    return activity.record(
-        team=team,
+    return record_activity(
+        team,
         actor=admin_user,
         action=Action.PERMISSION_CHANGED,
         subject=member,
@@ -38,14 +40,14 @@ def test_record_snapshots_both_people_and_chains(team, admin_user, member, row):
     assert (row.actor_name, row.actor_email) == ("Ada Admin", "admin@example.com")
     assert (row.subject_name, row.subject_email) == ("Mel Member", "member@example.com")
     assert row.prev_hash == ""
-    assert row.row_hash == activity.row_hash(row)
-    second = activity.record(team=team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
+    assert row.row_hash == chain.row_hash(row)
+    second = record_activity(team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
     assert second.prev_hash == row.row_hash
     assert activity.verify(team)
 
 
 def test_chains_are_per_team(team, other_team, admin_user, outsider, row):
-    other = activity.record(team=other_team, actor=outsider, action=Action.MEMBER_ADDED, subject=outsider)
+    other = record_activity(other_team, actor=outsider, action=Action.MEMBER_ADDED, subject=outsider)
     assert other.prev_hash == ""
     assert activity.verify(other_team)
 
@@ -56,8 +58,8 @@ def test_tampering_behind_the_triggers_is_detected(team, admin_user, member, row
 
     from tango_portal.core import db_triggers
 
-    second = activity.record(team=team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
-    activity.record(team=team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
+    second = record_activity(team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
+    record_activity(team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
     assert activity.verify(team)
     table = TeamActivity._meta.db_table
     db_triggers.run(connection, db_triggers.drop_sql(connection.vendor, table))
@@ -75,7 +77,7 @@ def test_tampering_behind_the_triggers_is_detected(team, admin_user, member, row
 
 def test_unknown_actions_are_refused(team, admin_user):
     with pytest.raises(ValueError, match="Unknown team activity action"):
-        activity.record(team=team, actor=admin_user, action="promoted_to_ceo", subject=admin_user)
+        record_activity(team, actor=admin_user, action="promoted_to_ceo", subject=admin_user)
     assert not TeamActivity.objects.exists()
 
 
@@ -145,8 +147,6 @@ def test_admin_is_read_only(row):
 
 
 def test_sign_up_link_admin_hides_the_digest(team, admin_user):
-    from tango_portal.members import services as members_services
-
     added = members_services.member_add(actor=admin_user, team=team, email="n@example.com", full_name="N")
     client = client_for(UserFactory(is_staff=True, is_superuser=True))
     html = client.get(f"/admin/tango_portal/signupinvitation/{added.invitation.pk}/change/").content.decode()
@@ -163,12 +163,12 @@ def test_deleting_a_user_keeps_their_activity_and_snapshots(row, member, admin_u
 
 
 def test_values_read_as_people_say_them(team, admin_user, member):
-    changed = activity.record(
-        team=team, actor=admin_user, action=Action.PERMISSION_CHANGED, subject=member, from_value="none"
+    changed = record_activity(
+        team, actor=admin_user, action=Action.PERMISSION_CHANGED, subject=member, from_value="none"
     )
     assert activity.describe_value(changed, "none") == "Don't allow"
-    added = activity.record(
-        team=team, actor=admin_user, action=Action.MEMBER_ADDED, subject=member, to_value="member/view"
+    added = record_activity(
+        team, actor=admin_user, action=Action.MEMBER_ADDED, subject=member, to_value="member/view"
     )
     assert activity.describe_value(added, added.to_value) == "Member, Tango API keys: View"
 
@@ -180,3 +180,34 @@ def test_platform_admin_shows_memberships_without_editing_them(team, admin_user)
     body = page.content.decode()
     assert admin_user.email in body
     assert 'name="memberships-0-role"' not in body
+
+
+def test_record_refuses_a_team_it_was_not_given_locked(team, admin_user, member):
+    with transaction.atomic(), pytest.raises(TypeError, match="needs the team locked"):
+        activity.record(team=team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
+    assert not TeamActivity.objects.exists()
+
+
+def test_a_change_of_several_entries_locks_the_team_once(
+    team, admin_user, member, django_assert_max_num_queries
+):
+    membership = membership_of(member, team)
+    # Savepoint, team lock, admin check, member lock, save, a head read and an insert for
+    # each of the two rows, release: the team is read once, however many rows follow.
+    with django_assert_max_num_queries(10) as captured:
+        members_services.member_change(
+            actor=admin_user,
+            team=team,
+            membership=membership,
+            role=Role.ADMIN,
+            api_keys_permission=Perm.MANAGE,
+        )
+    sql = [query["sql"] for query in captured]
+    team_reads = [statement for statement in sql if 'FROM "tango_portal_team"' in statement]
+    assert len(team_reads) == 1, team_reads
+    if connection.features.has_select_for_update:
+        assert next(statement for statement in sql if statement.endswith("FOR UPDATE")) == team_reads[0]
+    changes = TeamActivity.objects.filter(team=team).order_by("id")
+    assert [row.action for row in changes] == [Action.ROLE_CHANGED, Action.PERMISSION_CHANGED]
+    assert changes[1].prev_hash == changes[0].row_hash
+    assert activity.verify(team)

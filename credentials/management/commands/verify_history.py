@@ -6,29 +6,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from credentials import history
 from credentials.models import CredentialHistory
-from tango_portal.core.chain import ChainReport, verify_chain
-from tango_portal.members import activity
+from tango_portal.core.chain import ChainReport, verify
 from tango_portal.models import Team, TeamActivity
 
 
 def chains(team: Team) -> list[ChainReport]:
-    reports = [
-        verify_chain(
-            model=CredentialHistory,
-            team_id=team.pk,
-            fields=history.CHAINED_FIELDS,
-            record="credential history",
-        ),
-        verify_chain(
-            model=TeamActivity,
-            team_id=team.pk,
-            fields=activity.CHAINED_FIELDS,
-            record="team activity",
-        ),
-    ]
-    return reports
+    return [verify(CredentialHistory, team.pk), verify(TeamActivity, team.pk)]
 
 
 class Command(BaseCommand):
