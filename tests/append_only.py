@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+from types import ModuleType
+
 import pytest
 from django.db import DatabaseError, connection, transaction
+
+# Each append-only table and the migration that made it so: tests use its own SQL, so
+# they check the triggers a deployment has.
+TRIGGER_MIGRATIONS = {
+    "credentials_credentialhistory": "credentials.migrations.0003_history_append_only",
+    "tango_portal_teamactivity": "tango_portal.migrations.0003_team_activity_append_only",
+}
+
+
+def _migration(table: str) -> ModuleType:
+    return import_module(TRIGGER_MIGRATIONS[table])
+
+
+def _run(statements: list[str]) -> None:
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def install_triggers(table: str) -> None:
+    """Put the append-only triggers of `table` in place, as its migration does."""
+    migration = _migration(table)
+    _run(migration.statements(connection.vendor, migration.INSTALL))
+
+
+def drop_triggers(table: str) -> None:
+    """Remove them, as someone with SQL access could."""
+    migration = _migration(table)
+    _run(migration.statements(connection.vendor, migration.DROP))
 
 
 def assert_database_refuses(sql: str) -> None:

@@ -14,11 +14,11 @@ from django.test import Client
 from credentials import history, services
 from credentials import secrets as credential_secrets
 from credentials.models import AccessToken, CredentialHistory, OAuthClient, ServiceAccount
-from tango_portal.core import db_triggers
 from tango_portal.core.chain import lock_team
 from tango_portal.members import activity
 from tango_portal.members import services as members_services
 from tango_portal.models import Membership, Team, TeamActivity, User
+from tests.append_only import drop_triggers, install_triggers
 from tests.factories import PASSWORD, MembershipFactory, TeamFactory
 
 HISTORY_TABLE = "credentials_credentialhistory"
@@ -92,11 +92,11 @@ def _append_only_triggers_lifted_for_flush(request) -> Iterator[None]:
     # Whatever ran before (pytest-django runs transactional tests last, but a plugin or
     # -p no:... may reorder), every database test starts with the triggers in place.
     for table in _append_only_tables():
-        db_triggers.run(connection, db_triggers.install_sql(connection.vendor, table))
+        install_triggers(table)
     yield
     if transactional:
         for table in _append_only_tables():
-            db_triggers.run(connection, db_triggers.drop_sql(connection.vendor, table))
+            drop_triggers(table)
 
 
 @pytest.fixture

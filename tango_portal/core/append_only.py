@@ -1,7 +1,7 @@
 """Append-only records: rows are added, never changed or removed.
 
 Both the credential history and the team activity record use this, and a migration of
-each installs database triggers (credentials/db_triggers.py) so that SQL refuses too.
+each installs database triggers (their 0003 migrations) so that SQL refuses too.
 """
 
 from __future__ import annotations

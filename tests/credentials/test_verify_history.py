@@ -7,7 +7,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from credentials.models import CredentialHistory, CredentialType
-from tango_portal.core import chain, db_triggers
+from tango_portal.core import chain
+from tests.append_only import drop_triggers, install_triggers
 from tests.conftest import record_history
 
 pytestmark = pytest.mark.django_db
@@ -31,14 +32,14 @@ def _rows(team, actor, count):
 
 def _without_triggers(sql, params):
     """What an attacker with SQL access does: drop the trigger, then write."""
-    db_triggers.run(connection, db_triggers.drop_sql(connection.vendor, TABLE))
+    drop_triggers(TABLE)
     try:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(sql, params)
     finally:
-        db_triggers.run(connection, db_triggers.install_sql(connection.vendor, TABLE))
+        install_triggers(TABLE)
 
 
 def test_intact_chains_verify(team, other_team, manager, outsider, capsys):

@@ -56,20 +56,20 @@ def test_tampering_behind_the_triggers_is_detected(team, admin_user, member, row
     from django.core.management import CommandError, call_command
     from django.db import connection
 
-    from tango_portal.core import db_triggers
+    from tests.append_only import drop_triggers, install_triggers
 
     second = record_activity(team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
     record_activity(team, actor=admin_user, action=Action.ROLE_CHANGED, subject=member)
     assert activity.verify(team)
     table = TeamActivity._meta.db_table
-    db_triggers.run(connection, db_triggers.drop_sql(connection.vendor, table))
+    drop_triggers(table)
     try:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"UPDATE {table} SET to_value = %s WHERE id = %s", ["admin/manage", second.pk])
     finally:
-        db_triggers.run(connection, db_triggers.install_sql(connection.vendor, table))
+        install_triggers(table)
     assert not activity.verify(team)
     with pytest.raises(CommandError, match=f"team activity row id {second.pk}"):
         call_command("verify_history", "--team", team.slug)
