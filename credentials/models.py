@@ -225,6 +225,14 @@ class CredentialHistory(chain.ChainedRecord):
             models.Index(
                 fields=["team", "credential_name", "-occurred_at", "-id"], name="history_team_name_newest"
             ),
+            # The user filter matches a team's distinct names and emails first, then
+            # selects their rows: both steps read these (filters.HistoryFilter).
+            models.Index(
+                fields=["team", "actor_name", "-occurred_at", "-id"], name="history_team_actor_name"
+            ),
+            models.Index(
+                fields=["team", "actor_email", "-occurred_at", "-id"], name="history_team_actor_email"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -26,45 +26,63 @@ from credentials.models import (
 from tango_portal.models import Team, User
 
 
-def service_accounts_active(*, team: Team) -> QuerySet[ServiceAccount]:
+def _active[C: (ServiceAccount, OAuthClient, ApiKey)](model: type[C], *, team: Team) -> QuerySet[C]:
+    """The team's live credentials of one type, newest first, each with its creator joined."""
     return (
-        ServiceAccount.objects.active()
-        .filter(team=team)
-        .select_related("created_by")
-        .order_by("-created_at", "-id")
+        model.objects.active().filter(team=team).select_related("created_by").order_by("-created_at", "-id")
     )
 
 
-def service_account_get(*, team: Team, pk: int, include_deleted: bool = False) -> ServiceAccount:
-    queryset = ServiceAccount.objects.filter(team=team).select_related("created_by")
-    if not include_deleted:
-        queryset = queryset.active()
-    return get_object_or_404(queryset, pk=pk)
+def service_accounts_active(*, team: Team) -> QuerySet[ServiceAccount]:
+    return _active(ServiceAccount, team=team)
 
 
 def oauth_clients_active(*, team: Team) -> QuerySet[OAuthClient]:
-    return (
-        OAuthClient.objects.active()
-        .filter(team=team)
-        .select_related("created_by")
-        .order_by("-created_at", "-id")
-    )
+    return _active(OAuthClient, team=team)
 
 
-def oauth_client_get(*, team: Team, pk: int, include_deactivated: bool = False) -> OAuthClient:
-    queryset = OAuthClient.objects.filter(team=team).select_related("created_by")
-    if not include_deactivated:
+def api_keys_active(*, team: Team) -> QuerySet[ApiKey]:
+    return _active(ApiKey, team=team)
+
+
+def _get[C: (ServiceAccount, OAuthClient, ApiKey)](
+    model: type[C], *, team: Team, pk: int, include_inactive: bool
+) -> C:
+    """One of the team's credentials by pk, with its creator; a deleted or deactivated one
+    only when asked for. Another team's, like a missing one, is a 404."""
+    queryset = model.objects.filter(team=team).select_related("created_by")
+    if not include_inactive:
         queryset = queryset.active()
     return get_object_or_404(queryset, pk=pk)
 
 
-def oauth_clients_deactivated(*, team: Team) -> QuerySet[OAuthClient]:
-    """The team's deactivated client credentials, most recently deactivated first."""
+def service_account_get(*, team: Team, pk: int, include_deleted: bool = False) -> ServiceAccount:
+    return _get(ServiceAccount, team=team, pk=pk, include_inactive=include_deleted)
+
+
+def oauth_client_get(*, team: Team, pk: int, include_deactivated: bool = False) -> OAuthClient:
+    return _get(OAuthClient, team=team, pk=pk, include_inactive=include_deactivated)
+
+
+def api_key_get(*, team: Team, pk: int, include_deactivated: bool = False) -> ApiKey:
+    return _get(ApiKey, team=team, pk=pk, include_inactive=include_deactivated)
+
+
+def _deactivated[C: (OAuthClient, ApiKey)](model: type[C], *, team: Team) -> QuerySet[C]:
+    """The team's deactivated credentials of one type, most recently deactivated first."""
     return (
-        OAuthClient.objects.filter(team=team, deactivated_at__isnull=False)
+        model.objects.filter(team=team, deactivated_at__isnull=False)
         .select_related("created_by")
         .order_by("-deactivated_at", "-id")
     )
+
+
+def oauth_clients_deactivated(*, team: Team) -> QuerySet[OAuthClient]:
+    return _deactivated(OAuthClient, team=team)
+
+
+def api_keys_deactivated(*, team: Team) -> QuerySet[ApiKey]:
+    return _deactivated(ApiKey, team=team)
 
 
 def oauth_client_live_token_count(*, client: OAuthClient) -> int:
@@ -72,28 +90,6 @@ def oauth_client_live_token_count(*, client: OAuthClient) -> int:
     return AccessToken.objects.filter(
         client=client, revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).count()
-
-
-def api_keys_deactivated(*, team: Team) -> QuerySet[ApiKey]:
-    """The team's deactivated API keys, most recently deactivated first."""
-    return (
-        ApiKey.objects.filter(team=team, deactivated_at__isnull=False)
-        .select_related("created_by")
-        .order_by("-deactivated_at", "-id")
-    )
-
-
-def api_keys_active(*, team: Team) -> QuerySet[ApiKey]:
-    return (
-        ApiKey.objects.active().filter(team=team).select_related("created_by").order_by("-created_at", "-id")
-    )
-
-
-def api_key_get(*, team: Team, pk: int, include_deactivated: bool = False) -> ApiKey:
-    queryset = ApiKey.objects.filter(team=team).select_related("created_by")
-    if not include_deactivated:
-        queryset = queryset.active()
-    return get_object_or_404(queryset, pk=pk)
 
 
 def history_for_team(*, team: Team) -> QuerySet[CredentialHistory]:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
 from credentials.models import ServiceAccount
-from credentials.tables.clients import created_cell
+from credentials.tables.common import CredentialTable
 
 
-class ServiceAccountTable(tables.Table):
+class ServiceAccountTable(CredentialTable):
     """Username (link and copy button), display name, created, last token issued.
 
     Every column reads the row itself or `created_by`, which the selector joins, so
@@ -22,15 +19,13 @@ class ServiceAccountTable(tables.Table):
 
     username = tables.Column(verbose_name="Username")
     display_name = tables.Column(verbose_name="Display name", empty_values=("",), default="—")
-    created_at = tables.Column(verbose_name="Created")
     last_token_at = tables.DateTimeColumn(
         verbose_name="Last token issued", format="M j, Y H:i", default="Never"
     )
 
-    class Meta:
+    class Meta(CredentialTable.Meta):
         model = ServiceAccount
         fields = ("username", "display_name", "created_at", "last_token_at")
-        orderable = False
         prefix = "sa-"
         attrs = {"class": "table", "id": "service-accounts-table"}
         empty_text = (
@@ -55,6 +50,3 @@ class ServiceAccountTable(tables.Table):
             copy_id,
             value,
         )
-
-    def render_created_at(self, value: datetime, record: ServiceAccount) -> SafeString:
-        return created_cell(value, record.created_by)

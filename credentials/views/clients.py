@@ -1,7 +1,9 @@
 """OAuth client credentials: list, generate (secret shown once), detail, rename, deactivate.
 
-Each view renders the whole page, or only its `{% partialdef %}` when htmx asks.
-A plaintext client secret exists only in the response to the POST that generated it.
+List, generate and deactivate are the pages API keys have too (credentials.views.lifecycle);
+this module says what is a client's own, and has its detail and rename pages. Each view
+renders the whole page, or only its `{% partialdef %}` when htmx asks. A plaintext client
+secret exists only in the response to the POST that generated it.
 """
 
 from __future__ import annotations
@@ -15,18 +17,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from credentials import permissions, selectors, services
-from credentials.forms import ConfirmForm, DisplayNameForm
+from credentials.forms import DisplayNameForm
 from credentials.models import OAuthClient
 from credentials.tables.clients import DeactivatedOAuthClientTable, OAuthClientTable, needs_rotation
 from credentials.views.common import credentials_view, page_context
-from tango_portal.accounts.sudo import sudo_required
-from tango_portal.core.http import client_ip, is_htmx, no_store, template_for
+from credentials.views.lifecycle import CredentialPages
+from tango_portal.core.http import client_ip, is_htmx, template_for
 from tango_portal.models import Membership
 
 app_name = "clients"
@@ -56,64 +57,6 @@ def section_context(request: HttpRequest, membership: Membership) -> dict[str, A
         "clients_need_rotation": any(needs_rotation(client) for client in active),
         **_legacy_dates(),
     }
-
-
-@credentials_view("view")
-def client_list(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Every client credential of the team: the active ones, then the deactivated ones."""
-    context = page_context(membership, on_list_page=True, **section_context(request, membership))
-    context["deactivated_table"] = DeactivatedOAuthClientTable(
-        selectors.oauth_clients_deactivated(team=membership.team)
-    )
-    return render(request, template_for(request, "credentials/clients/list.html", "clients"), context)
-
-
-@require_http_methods(["GET", "POST"])
-@credentials_view("manage")
-def client_generate(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """GET: what generating does. POST: generate, and show the secret this once."""
-    team = membership.team
-    form = DisplayNameForm(request.POST if request.method == "POST" else None)
-    error = ""
-    status = HTTPStatus.OK
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                client, secret = services.oauth_client_create(
-                    actor=membership.user,
-                    team=team,
-                    display_name=form.cleaned_data["display_name"],
-                    ip_address=client_ip(request),
-                )
-            except services.CredentialError as exc:
-                # Not enabled for OAuth, or two already active: nothing was created.
-                error, status = str(exc), HTTPStatus.CONFLICT
-            else:
-                context = page_context(
-                    membership, client=client, client_secret=secret, name_form=_name_form(client)
-                )
-                return no_store(
-                    render(
-                        request, template_for(request, "credentials/clients/created.html", "created"), context
-                    )
-                )
-        else:
-            status = HTTPStatus.BAD_REQUEST
-    active_count = selectors.oauth_clients_active(team=team).count()
-    context = page_context(
-        membership,
-        form=form,
-        error=error,
-        active_count=active_count,
-        limit_reached=active_count >= services.MAX_ACTIVE_CLIENTS,
-        max_active=services.MAX_ACTIVE_CLIENTS,
-    )
-    return render(
-        request,
-        template_for(request, "credentials/clients/generate.html", "generate"),
-        context,
-        status=status,
-    )
 
 
 def _name_form(client: OAuthClient, data: Any = None) -> DisplayNameForm:
@@ -184,56 +127,37 @@ def client_rename(request: HttpRequest, membership: Membership, pk: int) -> Http
     )
 
 
-@require_http_methods(["GET", "POST"])
-@credentials_view("manage")
-@sudo_required
-def client_deactivate(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
-    """GET asks for confirmation and never deactivates; POST with the box ticked does."""
-    client = selectors.oauth_client_get(team=membership.team, pk=pk, include_deactivated=True)
-    form = ConfirmForm(
-        request.POST if request.method == "POST" else None,
-        label="I understand that this cannot be undone and revokes every token issued through them",
-    )
-    error = ""
-    status = HTTPStatus.OK
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.oauth_client_deactivate(
-                    actor=membership.user, team=membership.team, client=client, ip_address=client_ip(request)
-                )
-            except services.AlreadyDeleted as exc:
-                error, status = str(exc), HTTPStatus.CONFLICT
-            else:
-                messages.success(
-                    request,
-                    f"Deactivated client credentials {client.client_id}. Every token issued "
-                    "through them was revoked.",
-                )
-                url = reverse("credentials:clients:list")
-                return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
-        else:
-            status = HTTPStatus.BAD_REQUEST
-    context = page_context(
-        membership,
-        client=client,
-        form=form,
-        error=error,
-        live_tokens=selectors.oauth_client_live_token_count(client=client),
-        only_active=client.is_active and selectors.oauth_clients_active(team=membership.team).count() == 1,
-    )
-    return render(
-        request,
-        template_for(request, "credentials/clients/deactivate.html", "confirm"),
-        context,
-        status=status,
-    )
+def _deactivate_context(membership: Membership, client: OAuthClient) -> dict[str, Any]:
+    """What deactivating would end: its live tokens, and whether the team is left with none."""
+    return {
+        "live_tokens": selectors.oauth_client_live_token_count(client=client),
+        "only_active": client.is_active and selectors.oauth_clients_active(team=membership.team).count() == 1,
+    }
 
+
+PAGES = CredentialPages(
+    app="clients",
+    name="client",
+    # Refused when the team is not enabled for OAuth or already has the most active.
+    create=services.oauth_client_create,
+    shown=lambda client, secret: {"client": client, "client_secret": secret, "name_form": _name_form(client)},
+    form=DisplayNameForm,
+    active=selectors.oauth_clients_active,
+    max_active=services.MAX_ACTIVE_CLIENTS,
+    get=selectors.oauth_client_get,
+    deactivate=services.oauth_client_deactivate,
+    deactivated_message=lambda client: (
+        f"Deactivated client credentials {client.client_id}. Every token issued through them was revoked."
+    ),
+    confirm_label="I understand that this cannot be undone and revokes every token issued through them",
+    deactivate_context=_deactivate_context,
+    section=section_context,
+    deactivated=lambda team: DeactivatedOAuthClientTable(selectors.oauth_clients_deactivated(team=team)),
+    list_partial="clients",
+)
 
 urlpatterns = [
-    path("", client_list, name="list"),
-    path("generate/", client_generate, name="generate"),
+    *PAGES.urls(),
     path("<int:pk>/", client_detail, name="detail"),
     path("<int:pk>/rename/", client_rename, name="rename"),
-    path("<int:pk>/deactivate/", client_deactivate, name="deactivate"),
 ]

@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 from django_tables2 import RequestConfig
 
@@ -26,6 +25,7 @@ from credentials.forms import ConfirmForm, DisplayNameForm
 from credentials.models import ServiceAccount
 from credentials.tables.service_accounts import ServiceAccountTable
 from credentials.views.common import credentials_view, page_context
+from credentials.views.lifecycle import redirect_after
 from tango_portal.accounts.sudo import sudo_required
 from tango_portal.core.http import client_ip, is_htmx, no_store, template_for
 from tango_portal.models import Membership
@@ -302,8 +302,7 @@ def service_account_delete(request: HttpRequest, membership: Membership, pk: int
         f"Service account {account.username} was deleted. Tokens issued to it no longer work; "
         "your client credentials stay valid.",
     )
-    url = reverse("credentials:index") + "#service-accounts"
-    return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
+    return redirect_after(request, reverse("credentials:index") + "#service-accounts")
 
 
 urlpatterns = [

@@ -1,0 +1,206 @@
+"""The pages API keys and client credentials share: the full list, generate, deactivate.
+
+Both types go through these pages the same way, so the views are written once; each
+type describes itself in a `CredentialPages` (its services, selectors, forms and words)
+and mounts the views with `CredentialPages.urls()`. Every page renders whole, or only
+its `{% partialdef %}` when htmx asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+from django_tables2 import Table
+
+from credentials import services
+from credentials.forms import ConfirmForm
+from credentials.models import ApiKey, OAuthClient
+from credentials.views.common import credentials_view, page_context
+from tango_portal.accounts.sudo import sudo_required
+from tango_portal.core.http import client_ip, is_htmx, no_store, template_for
+from tango_portal.models import Membership, Team
+
+# A write of credentials/services.py. The pages pass what every call shares (actor,
+# team and the caller's address) and the credential or form fields as keywords.
+Service = Callable[..., Any]
+
+
+def _no_more_context(membership: Membership, credential: Any) -> Mapping[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CredentialPages[C: (OAuthClient, ApiKey)]:
+    """One type of secret-bearing credential, as the shared pages need to know it.
+
+    `app` is its URL namespace (credentials:<app>:list, :generate, :deactivate) and its
+    template folder: credentials/<app>/list.html, generate.html, created.html and
+    deactivate.html, whose partials (`list_partial`, then generate, created and confirm)
+    answer htmx. `name` is what those templates call one credential, and the keyword its
+    services take it by.
+    """
+
+    app: str
+    name: str
+    # Generating: `create` returns (credential, secret) and takes the form's fields as
+    # its keywords; `shown` is the created page's context of the two.
+    create: Service
+    shown: Callable[[C, str], Mapping[str, Any]]
+    form: Callable[[QueryDict | None], forms.Form]
+    active: Callable[..., QuerySet[C]]
+    max_active: int
+    # Deactivating: what the page adds is read after the attempt, so a refusal shows it current.
+    get: Callable[..., C]
+    deactivate: Service
+    deactivated_message: Callable[[C], str]
+    confirm_label: str
+    deactivate_context: Callable[[Membership, C], Mapping[str, Any]] = _no_more_context
+    # Listing: the type's section of the API credentials page, then its deactivated ones.
+    section: Callable[[HttpRequest, Membership], Mapping[str, Any]]
+    deactivated: Callable[[Team], Table]
+    list_partial: str
+
+    def urls(self) -> list[URLPattern]:
+        """The three shared pages, under the URL names the templates reverse."""
+        kwargs = {"pages": self}
+        return [
+            path("", list_view, kwargs, name="list"),
+            path("generate/", generate_view, kwargs, name="generate"),
+            path("<int:pk>/deactivate/", deactivate_view, kwargs, name="deactivate"),
+        ]
+
+    def render(
+        self,
+        request: HttpRequest,
+        page: str,
+        partial: str,
+        context: dict[str, Any],
+        status: int = HTTPStatus.OK,
+    ) -> HttpResponse:
+        """credentials/<app>/<page>.html, or only its `partial` when htmx asks."""
+        return render(
+            request,
+            template_for(request, f"credentials/{self.app}/{page}.html", partial),
+            context,
+            status=status,
+        )
+
+
+def redirect_after(request: HttpRequest, url: str) -> HttpResponse:
+    """Leave a form for `url`; htmx is told to load it as a whole page, messages included."""
+    return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
+
+
+def _submit(
+    request: HttpRequest,
+    form: forms.Form,
+    action: Callable[[dict[str, Any]], Any],
+    refused: type[services.CredentialError],
+) -> tuple[Any, str, HTTPStatus]:
+    """Run `action` with the cleaned data of a valid POST of `form`.
+
+    Returns its result, or None with what the form page says again and its status:
+    nothing on a GET (200), the form's own errors (400), or why the service refused,
+    which means nothing changed (409).
+    """
+    if request.method != "POST":
+        return None, "", HTTPStatus.OK
+    if not form.is_valid():
+        return None, "", HTTPStatus.BAD_REQUEST
+    try:
+        return action(form.cleaned_data), "", HTTPStatus.OK
+    except refused as exc:
+        return None, str(exc), HTTPStatus.CONFLICT
+
+
+def _as_actor(request: HttpRequest, membership: Membership, service: Service, **arguments: Any) -> Any:
+    return service(actor=membership.user, team=membership.team, ip_address=client_ip(request), **arguments)
+
+
+def _posted(request: HttpRequest) -> QueryDict | None:
+    return request.POST if request.method == "POST" else None
+
+
+@credentials_view("view")
+def list_view(request: HttpRequest, membership: Membership, pages: CredentialPages[Any]) -> HttpResponse:
+    """Every credential of the type: the active ones (its section), then the deactivated ones."""
+    context = page_context(
+        membership,
+        on_list_page=True,
+        deactivated_table=pages.deactivated(membership.team),
+        **pages.section(request, membership),
+    )
+    return pages.render(request, "list", pages.list_partial, context)
+
+
+@require_http_methods(["GET", "POST"])
+@credentials_view("manage")
+def generate_view(request: HttpRequest, membership: Membership, pages: CredentialPages[Any]) -> HttpResponse:
+    """GET: the form. POST: generate a credential and show its secret in this response only.
+
+    The created page is the POST's own answer (never a redirect) and is marked no-store,
+    so that no later request, cache or back button shows the secret again. A refusal
+    (OAuth not enabled, the most allowed already active) creates nothing: the form
+    again, with why, as a 409.
+    """
+    form = pages.form(_posted(request))
+    created, error, status = _submit(
+        request,
+        form,
+        lambda fields: pages.shown(*_as_actor(request, membership, pages.create, **fields)),
+        services.CredentialError,
+    )
+    if created is not None:
+        return no_store(pages.render(request, "created", "created", page_context(membership, **created)))
+    active_count = pages.active(team=membership.team).count()
+    context = page_context(
+        membership,
+        form=form,
+        error=error,
+        active_count=active_count,
+        limit_reached=active_count >= pages.max_active,
+        max_active=pages.max_active,
+    )
+    return pages.render(request, "generate", "generate", context, status)
+
+
+@require_http_methods(["GET", "POST"])
+@credentials_view("manage")
+@sudo_required
+def deactivate_view(
+    request: HttpRequest, membership: Membership, pk: int, pages: CredentialPages[Any]
+) -> HttpResponse:
+    """GET asks for confirmation and never deactivates; POST with the box ticked does.
+
+    Already deactivated (say, from another tab): the page again, with why, as a 409.
+    """
+    credential = pages.get(team=membership.team, pk=pk, include_deactivated=True)
+    form = ConfirmForm(_posted(request), label=pages.confirm_label)
+    deactivated, error, status = _submit(
+        request,
+        form,
+        lambda _: _as_actor(request, membership, pages.deactivate, **{pages.name: credential}),
+        services.AlreadyDeleted,
+    )
+    if deactivated is not None:
+        messages.success(request, pages.deactivated_message(credential))
+        return redirect_after(request, reverse(f"credentials:{pages.app}:list"))
+    context = page_context(
+        membership,
+        form=form,
+        error=error,
+        **{pages.name: credential},
+        **pages.deactivate_context(membership, credential),
+    )
+    return pages.render(request, "deactivate", "confirm", context, status)
