@@ -93,7 +93,7 @@ def test_every_offered_sort_reads_an_index_in_order(busy_teams, sort, index):
 
 def test_name_search_reads_the_names_then_the_rows_by_index(busy_teams):
     with CaptureQueriesContext(connection) as captured:
-        names = selectors.history_credential_names(team=busy_teams, limit=5001)
+        names = selectors.history_distinct_values(team=busy_teams, column="credential_name", limit=5001)
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + captured.captured_queries[0]["sql"])
         names_plan = "\n".join(row[0] for row in cursor.fetchall())
@@ -106,6 +106,22 @@ def test_name_search_reads_the_names_then_the_rows_by_index(busy_teams):
     # One name is read in order straight from the name index: no sort at all.
     one_name = plan(page_ids(busy_teams, {"name": "Credential 298"}))
     assert "history_team_name_newest" in one_name and "Sort" not in one_name, one_name
+
+
+def test_user_search_reads_the_teams_users_by_index(busy_teams):
+    for column, index in (
+        ("actor_name", "history_team_actor_name"),
+        ("actor_email", "history_team_actor_email"),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            found = selectors.history_distinct_values(team=busy_teams, column=column, limit=5001)
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + captured.captured_queries[0]["sql"])
+            found_plan = "\n".join(row[0] for row in cursor.fetchall())
+
+        assert found == (["Bench User"] if column == "actor_name" else ["bench@example.com"])
+        assert index in found_plan and "Seq Scan" not in found_plan, found_plan
+    assert "Seq Scan" not in plan(page_ids(busy_teams, {"user": "bench@"}))
 
 
 def test_plans_hold_with_sequential_scans_disabled_too(busy_teams):

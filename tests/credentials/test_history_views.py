@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from credentials.models import CredentialHistory, CredentialType, HistoryColumnPreference
 from tests.conftest import client_for, record_history
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -293,7 +294,7 @@ def test_name_search_ignores_case_beyond_ascii_and_takes_wildcards_literally(man
 def test_name_search_still_works_for_a_team_with_very_many_names(manager_client, team, manager, monkeypatch):
     from credentials import filters
 
-    monkeypatch.setattr(filters, "MAX_NAMES_MATCHED_FIRST", 2)
+    monkeypatch.setattr(filters, "MAX_VALUES_MATCHED_FIRST", 2)
     for name in ("Alpha", "Beta", "Gamma", "Alphabet"):
         add_history(team, manager, name=name, identifier=f"sa_{name.lower()}")
 
@@ -580,3 +581,29 @@ def test_columns_accept_only_post(manager_client):
 
 def test_list_refuses_post(manager_client):
     assert manager_client.post(URL).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+
+@pytest.mark.parametrize("max_values", [5000, 1], ids=["distinct users first", "too many users"])
+def test_user_search_matches_a_name_or_an_email_as_it_was_written(
+    manager_client, team, manager, monkeypatch, max_values
+):
+    from credentials import filters
+
+    monkeypatch.setattr(filters, "MAX_VALUES_MATCHED_FIRST", max_values)
+    zoe = UserFactory(full_name="Zoë Ångström", email="z.angstrom@acme.example")
+    add_history(team, zoe, name="Before the rename", identifier="sa_1")
+    zoe.full_name = "Zoë Berg"
+    zoe.save()
+    add_history(team, zoe, name="After the rename", identifier="sa_2")
+    add_history(team, manager, name="Someone else's", identifier="sa_3")
+    add_history(team, None, name="No one's", identifier="sa_4")
+
+    # Each row keeps the name it was written with; the email matches both.
+    assert names_in(manager_client.get(URL, {"user": "ANGSTROM@"})) == [
+        "After the rename",
+        "Before the rename",
+    ]
+    assert names_in(manager_client.get(URL, {"user": "Ångström"})) == ["Before the rename"]
+    assert names_in(manager_client.get(URL, {"user": "Zoë Å"})) == ["Before the rename"]
+    assert names_in(manager_client.get(URL, {"user": "berg"})) == ["After the rename"]
+    assert names_in(manager_client.get(URL, {"user": "no such person"})) == []
