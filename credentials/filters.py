@@ -41,6 +41,16 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
+def _search(label: str, method: str, *, max_length: int, placeholder: str) -> django_filters.CharFilter:
+    """A search box: free text, matched by `method`, never autofilled."""
+    return django_filters.CharFilter(
+        label=label,
+        method=method,
+        max_length=max_length,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": placeholder, "autocomplete": "off"}),
+    )
+
+
 class HistoryFilter(django_filters.FilterSet):
     """Credential type, name search, action, user (name or email) and a date range.
 
@@ -52,25 +62,11 @@ class HistoryFilter(django_filters.FilterSet):
     credential_type = django_filters.ChoiceFilter(
         label="Credential type", choices=CredentialType.choices, empty_label="All types"
     )
-    name = django_filters.CharFilter(
-        label="Credential name",
-        method="filter_name",
-        max_length=200,
-        widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Search names", "autocomplete": "off"}
-        ),
-    )
+    name = _search("Credential name", "filter_name", max_length=200, placeholder="Search names")
     action = django_filters.ChoiceFilter(
         label="Action", choices=CredentialHistory.Action.choices, empty_label="All actions"
     )
-    user = django_filters.CharFilter(
-        label="User",
-        method="filter_user",
-        max_length=254,
-        widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Name or email", "autocomplete": "off"}
-        ),
-    )
+    user = _search("User", "filter_user", max_length=254, placeholder="Name or email")
     date_from = django_filters.DateFilter(
         label="From",
         method="filter_date_from",

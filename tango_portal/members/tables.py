@@ -48,8 +48,7 @@ class TeamActivityTable(tables.Table):
     actor = tables.Column(verbose_name="By", accessor="actor_name", orderable=False, empty_values=())
 
     class Meta:
-        model = TeamActivity
-        fields = ("occurred_at", "action", "subject", "from_value", "to_value", "actor")
+        # The columns in the order declared above.
         attrs = {"class": "table", "id": "team-activity-table"}
         empty_text = "No changes yet: additions, removals and permission changes will be listed here."
 
