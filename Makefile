@@ -59,8 +59,9 @@ screenshots: venv
 	SCREENSHOTS=1 $(PY) -m pytest tests/browser -k screenshot -p no:randomly
 
 bench: venv
+	$(PY) -m pip install --quiet '.[dev,bench]'
 	$(PY) bench/history.py
-	$(PY) bench/token.py
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache

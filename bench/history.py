@@ -18,8 +18,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, Python puts bench/ first on the path, where bench/token.py would shadow
-# the standard library's `token` module (which tracemalloc needs): use the project root.
+# Run as a script, Python puts bench/ first on the path, where a file named like a module of
+# the standard library would shadow it, and bench._common is not importable: use the project root.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))

@@ -6,8 +6,6 @@ client secrets, API keys and access tokens as SHA-256 digests (see secrets.py).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -135,10 +133,6 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"token #{self.pk}"
-
-    def is_valid(self, now: datetime | None = None) -> bool:
-        now = now or timezone.now()
-        return self.revoked_at is None and self.expires_at > now
 
 
 class ApiKeyQuerySet(models.QuerySet["ApiKey"]):

@@ -6,11 +6,11 @@ not in the queryset, so asking for it is a plain 404.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -186,6 +186,33 @@ class LiveToken(NamedTuple):
     expires_at: datetime
 
 
+# The one query every API call makes, and the one raw SELECT in the project: under load
+# the ORM spent as long building and compiling this four-table filter as the database
+# spent answering it (bench/load.py; the README's load section has the profile). The
+# rule is written only here: the token unrevoked and unexpired, its client active, its
+# team's OAuth on, its service account (if any) not deleted. Parameters are bound by the
+# driver.
+_BEARER_LOOKUP_SQL = """
+    SELECT token.client_id, client.client_id, team.name, team.slug, account.username,
+           token.audience, token.scope, token.issued_at, token.expires_at
+      FROM credentials_accesstoken token
+      JOIN credentials_oauthclient client ON client.id = token.client_id
+      JOIN tango_portal_team team ON team.id = client.team_id
+      LEFT JOIN credentials_serviceaccount account ON account.id = token.service_account_id
+     WHERE token.token_digest = %s
+       AND token.revoked_at IS NULL
+       AND token.expires_at > %s
+       AND client.deactivated_at IS NULL
+       AND team.oauth_enabled
+       AND account.deleted_at IS NULL
+"""
+
+
+def _aware(value: datetime) -> datetime:
+    # PostgreSQL answers timestamptz in UTC; SQLite keeps naive UTC text (USE_TZ).
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
 def live_token_by_value(*, token: str, now: datetime | None = None) -> LiveToken | None:
     """The access token with this value if it is live: unrevoked, unexpired, its client
     active, its team's OAuth on and its service account (if any) not deleted.
@@ -193,29 +220,14 @@ def live_token_by_value(*, token: str, now: datetime | None = None) -> LiveToken
     One query by the token's digest (unique, indexed): every API call makes it, and a
     revoked token fails on the very next call because nothing caches the answer.
     """
-    row = (
-        AccessToken.objects.filter(
-            Q(service_account__isnull=True) | Q(service_account__deleted_at__isnull=True),
-            token_digest=credential_secrets.digest(token),
-            revoked_at__isnull=True,
-            expires_at__gt=now or timezone.now(),
-            client__deactivated_at__isnull=True,
-            client__team__oauth_enabled=True,
-        )
-        .values_list(
-            "client_id",
-            "client__client_id",
-            "client__team__name",
-            "client__team__slug",
-            "service_account__username",
-            "audience",
-            "scope",
-            "issued_at",
-            "expires_at",
-        )
-        .first()
-    )
-    return LiveToken(*row) if row is not None else None
+    moment = AccessToken._meta.get_field("expires_at").get_db_prep_value(now or timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_BEARER_LOOKUP_SQL, [credential_secrets.digest(token), moment])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    live = LiveToken(*row)
+    return live._replace(issued_at=_aware(live.issued_at), expires_at=_aware(live.expires_at))
 
 
 def api_key_by_value(*, key: str) -> ApiKey | None:
