@@ -43,6 +43,24 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+@pytest.fixture(params=[False, True], ids=["debug-off", "debug-on"])
+def debug_mode(request, settings) -> bool:
+    """Run the test with DEBUG off and on: `make run` serves with debug on, and in debug mode
+    django-htmx's script swaps a 400/403/404/500 answer over the whole document."""
+    settings.DEBUG = request.param
+    return request.param
+
+
+@pytest.fixture
+def phone(browser, live_server) -> Iterator[object]:
+    """A page 390 px wide, as on a phone."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
 @pytest.fixture
 def page(browser, live_server) -> Iterator[object]:
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
