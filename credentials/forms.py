@@ -7,16 +7,33 @@ from django import forms
 from credentials.validators import DISPLAY_NAME_MAX_LENGTH, clean_display_name
 
 
+def _name_field(label: str, *, required: bool, help_text: str, **kwargs: Any) -> forms.CharField:
+    """A short name of a credential, limited to its model column.
+
+    The field's `max_length` is what Django renders as the input's `maxlength`, so the
+    browser's limit and the server's are one number.
+    """
+    return forms.CharField(
+        label=label,
+        required=required,
+        strip=False,
+        max_length=DISPLAY_NAME_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text=help_text,
+        error_messages={
+            "max_length": f"{label} can be at most %(limit_value)d characters (it has %(show_value)d).",
+            **kwargs.pop("error_messages", {}),
+        },
+        **kwargs,
+    )
+
+
 class DisplayNameForm(forms.Form):
     """Display name of a service account or client credentials: optional, trimmed, plain text."""
 
-    display_name = forms.CharField(
-        label="Display name",
+    display_name = _name_field(
+        "Display name",
         required=False,
-        strip=False,
-        # Longer input reaches clean() and gets the clear message rather than being cut.
-        max_length=DISPLAY_NAME_MAX_LENGTH * 4,
-        widget=forms.TextInput(attrs={"maxlength": DISPLAY_NAME_MAX_LENGTH, "autocomplete": "off"}),
         help_text=f"Optional; up to {DISPLAY_NAME_MAX_LENGTH} characters, to tell credentials apart.",
     )
 
@@ -25,11 +42,9 @@ class DisplayNameForm(forms.Form):
 
 
 class ApiKeyForm(forms.Form):
-    platform_name = forms.CharField(
-        label="Platform name",
-        strip=False,
-        max_length=DISPLAY_NAME_MAX_LENGTH * 4,
-        widget=forms.TextInput(attrs={"maxlength": DISPLAY_NAME_MAX_LENGTH, "autocomplete": "off"}),
+    platform_name = _name_field(
+        "Platform name",
+        required=True,
         help_text="The system that will use this key, for example “Order server”.",
         error_messages={"required": "Platform name cannot be empty."},
     )

@@ -101,6 +101,21 @@ def history_for_credential(*, team: Team, identifier: str) -> QuerySet[Credentia
     return history_for_team(team=team).filter(credential_identifier=identifier)
 
 
+def service_account_deletion(*, account: ServiceAccount) -> CredentialHistory | None:
+    """The history row of `account`'s deletion (when and by whom), or None if it is live.
+
+    Deleting records `deactivated`, once; the row names the actor by snapshot, so it
+    still says who after that user is gone.
+    """
+    if not account.is_deleted:
+        return None
+    return (
+        history_for_credential(team=account.team, identifier=account.username)
+        .filter(action=CredentialHistory.Action.DEACTIVATED)
+        .first()
+    )
+
+
 def history_chain_head(*, team: Team) -> tuple[int, str] | None:
     """The id and `row_hash` of the team's last history row (highest id), or None.
 

@@ -1,11 +1,25 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.http import require_GET
 
 from credentials.oauth import views as oauth_views
 from tango_portal import views
 from tango_portal.members import views as members_views
 
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico whatever the page links to: send them the static icon.
+
+    Not permanent: the static file's name carries its hash in production.
+    """
+    return HttpResponseRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("api/v2/whoami", oauth_views.whoami, name="api-whoami"),
     path("oauth/", include("credentials.oauth.urls")),
     path("", views.home, name="home"),

@@ -6,9 +6,12 @@ from http import HTTPStatus
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from credentials import permissions
+from tango_portal.accounts.teams import current_membership, refusal_context
 
 
 @require_GET
@@ -27,7 +30,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("credentials:index")
+    """The API credentials page for those who may see it; for a member who may not (yet),
+    a page of their own that says so and names the admins to ask, not a refusal.
+    """
+    if not request.user.is_authenticated:
+        return redirect("credentials:index")
+    membership = current_membership(request)
+    if permissions.can_view_credentials(membership):
+        return redirect("credentials:index")
+    return render(request, "tango_portal/home.html", refusal_context(membership, "view"))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -43,6 +43,9 @@ EMPTY_CELL = "—"
 PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_PER_PAGE = 25
 MAX_PAGE = 1_000_000
+# The summary counts this many rows at most, then says "more than": an exact COUNT(*) of
+# a million-row team would cost more than the page itself.
+COUNT_LIMIT = 10_000
 
 
 def clean_sort(value: str | None) -> str:
@@ -65,6 +68,21 @@ def clean_page(value: str | None) -> int:
     except ValueError:
         return 1
     return min(max(number, 1), MAX_PAGE)
+
+
+def bounded_count(queryset: QuerySet[CredentialHistory]) -> int:
+    """The number of rows of `queryset`, counting no further than COUNT_LIMIT + 1.
+
+    The count runs over a sliced subquery (`SELECT COUNT(*) FROM (... LIMIT 10001)`),
+    which the team's indexes answer by reading at most that many entries.
+    """
+    return queryset[: COUNT_LIMIT + 1].count()
+
+
+def total_label(queryset: QuerySet[CredentialHistory]) -> str:
+    """How many rows `queryset` selects, as the summary says it: "60" or "more than 10,000"."""
+    total = bounded_count(queryset)
+    return f"more than {COUNT_LIMIT:,}" if total > COUNT_LIMIT else f"{total:,}"
 
 
 def visible_columns(hidden: Iterable[str]) -> list[str]:

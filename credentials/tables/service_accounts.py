@@ -40,11 +40,13 @@ class ServiceAccountTable(CredentialTable):
         # The copy button works as in includes/copy.html (static/js/portal.js).
         copy_id = f"sa-username-{record.pk}"
         return format_html(
-            '<span class="copy-field"><a href="{}"><code id="{}">{}</code></a>'
+            '<span class="copy-field copy-field--identifier">'
+            '<a href="{}" title="{}"><code id="{}">{}</code></a>'
             '<button type="button" class="button button--small" data-copy-target="#{}" '
             'aria-label="Copy username {}" hidden>Copy</button>'
             '<span class="copy-status" aria-live="polite"></span></span>',
             reverse("credentials:service_accounts:detail", args=[record.pk]),
+            value,
             copy_id,
             value,
             copy_id,

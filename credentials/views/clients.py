@@ -113,14 +113,14 @@ def client_rename(request: HttpRequest, membership: Membership, pk: int) -> Http
         except services.AlreadyDeleted as exc:
             error, status = str(exc), HTTPStatus.CONFLICT
         except ValidationError as exc:
-            error, status = " ".join(exc.messages), HTTPStatus.BAD_REQUEST
+            error, status = " ".join(exc.messages), HTTPStatus.UNPROCESSABLE_ENTITY
         else:
             if not is_htmx(request):
                 messages.success(request, f"Saved the display name of client credentials {client.client_id}.")
                 return redirect("credentials:clients:list")
             form, saved = _name_form(client), True
     else:
-        status = HTTPStatus.BAD_REQUEST
+        status = HTTPStatus.UNPROCESSABLE_ENTITY
     context = _detail_context(membership, client, name_form=form, name_error=error, name_saved=saved)
     return render(
         request, template_for(request, "credentials/clients/detail.html", "name-form"), context, status=status
@@ -140,7 +140,7 @@ PAGES = CredentialPages(
     name="client",
     # Refused when the team is not enabled for OAuth or already has the most active.
     create=services.oauth_client_create,
-    shown=lambda client, secret: {"client": client, "client_secret": secret, "name_form": _name_form(client)},
+    shown=lambda client, secret: {"client": client, "client_secret": secret},
     form=DisplayNameForm,
     active=selectors.oauth_clients_active,
     max_active=services.MAX_ACTIVE_CLIENTS,

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 
 from credentials import permissions
 from tango_portal.accounts.teams import membership_required
+from tango_portal.core.http import refresh_on_not_found
 from tango_portal.models import Membership
 
 Level = Literal["view", "manage"]
@@ -20,9 +21,20 @@ def credentials_view[**P](
     [Callable[Concatenate[HttpRequest, Membership, P], HttpResponse]],
     Callable[Concatenate[HttpRequest, P], HttpResponse],
 ]:
-    """Require sign-in and the Tango API keys permission `level` for the current team."""
+    """Require sign-in and the Tango API keys permission `level` for the current team.
+
+    An object that vanished (or was never the team's) during an htmx request reloads
+    the page with a message rather than answering a fragment of a 404.
+    """
     allowed = permissions.can_manage_credentials if level == "manage" else permissions.can_view_credentials
-    return membership_required(allowed, level)
+    gate = membership_required(allowed, level)
+
+    def decorator(
+        view: Callable[Concatenate[HttpRequest, Membership, P], HttpResponse],
+    ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+        return gate(refresh_on_not_found(view))
+
+    return decorator
 
 
 def page_context(membership: Membership, **extra: Any) -> dict[str, Any]:

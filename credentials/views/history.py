@@ -30,6 +30,7 @@ from credentials.tables.history import (
     clean_sort,
     history_ordered,
     history_table,
+    total_label,
     visible_columns,
 )
 from credentials.views.common import credentials_view, page_context
@@ -54,6 +55,19 @@ def kept_query(params: QueryDict) -> QueryDict:
     return kept
 
 
+def missing_page_notice(requested: str, shown: int) -> str:
+    """What to say when `?page=` asked for a page that is not the one shown ("" if it is)."""
+    if not requested:
+        return ""
+    try:
+        if int(requested) == shown:
+            return ""
+    except ValueError:
+        pass
+    asked = requested if len(requested) <= 12 else f"{requested[:12]}\N{HORIZONTAL ELLIPSIS}"
+    return f"Page {asked} does not exist; showing page {shown}."
+
+
 def _render_list(
     request: HttpRequest,
     membership: Membership,
@@ -75,14 +89,19 @@ def _render_list(
     table = None
     empty_state = None
     row_range = None
+    row_total = ""
+    page_notice = ""
     if filters_valid:
+        requested_page = params.get("page", "")
         table = history_table(
-            filterset.qs, hidden=hidden, sort=sort, per_page=per_page, page=clean_page(params.get("page"))
+            filterset.qs, hidden=hidden, sort=sort, per_page=per_page, page=clean_page(requested_page)
         )
+        page_notice = missing_page_notice(requested_page, table.page.number)
         count = len(table.page)
         if count:
             first = (table.page.number - 1) * per_page + 1
             row_range = (first, first + count - 1)
+            row_total = total_label(filterset.qs)
         else:
             # Only an empty page pays for telling "nothing yet" from "nothing matches".
             has_history = bool(active_filters) and selectors.history_exists(team=team)
@@ -99,6 +118,8 @@ def _render_list(
         table=table,
         empty_state=empty_state,
         row_range=row_range,
+        row_total=row_total,
+        page_notice=page_notice,
         sort=sort,
         sort_label=SORT_LABELS[sort],
         default_sort=DEFAULT_SORT,

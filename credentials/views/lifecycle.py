@@ -111,13 +111,14 @@ def _submit(
     """Run `action` with the cleaned data of a valid POST of `form`.
 
     Returns its result, or None with what the form page says again and its status:
-    nothing on a GET (200), the form's own errors (400), or why the service refused,
-    which means nothing changed (409).
+    nothing on a GET (200), the form's own errors (422), or why the service refused,
+    which means nothing changed (409). htmx swaps both in place (base.html's
+    responseHandling); no debug handler takes them over.
     """
     if request.method != "POST":
         return None, "", HTTPStatus.OK
     if not form.is_valid():
-        return None, "", HTTPStatus.BAD_REQUEST
+        return None, "", HTTPStatus.UNPROCESSABLE_ENTITY
     try:
         return action(form.cleaned_data), "", HTTPStatus.OK
     except refused as exc:

@@ -65,7 +65,6 @@ def _list_context(request: HttpRequest, membership: Membership, per_page: int) -
         "sa_table": table,
         "sa_oauth_enabled": team.oauth_enabled,
         "sa_can_create": permissions.can_manage_credentials(membership) and team.oauth_enabled,
-        "sa_create_key": uuid.uuid4().hex,
     }
 
 
@@ -136,7 +135,7 @@ def service_account_create(request: HttpRequest, membership: Membership) -> Http
         return _create_page(request, membership, DisplayNameForm())
     form = DisplayNameForm(request.POST)
     if not form.is_valid():
-        return _create_page(request, membership, form, status=HTTPStatus.BAD_REQUEST)
+        return _create_page(request, membership, form, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     key = request.POST.get(CREATE_KEY_FIELD, "")
     if not CREATE_KEY_PATTERN.fullmatch(key):
         key = ""
@@ -153,12 +152,8 @@ def service_account_create(request: HttpRequest, membership: Membership) -> Http
         return _create_page(request, membership, form, error=str(error), status=HTTPStatus.CONFLICT)
     if key:
         _remember_create_key(request, key, account)
-    context = page_context(
-        membership,
-        account=account,
-        password=password,
-        rename_form=DisplayNameForm(initial={"display_name": account.display_name}),
-    )
+    # Named on the create page: nothing on this page can fail and take the password away.
+    context = page_context(membership, account=account, password=password)
     return no_store(render(request, "credentials/service_accounts/created.html", context))
 
 
@@ -174,6 +169,7 @@ def _detail_context(
     return page_context(
         membership,
         account=account,
+        deletion=selectors.service_account_deletion(account=account),
         history_rows=history_rows,
         history_limit=HISTORY_LIMIT,
         rename_form=rename_form or DisplayNameForm(initial={"display_name": account.display_name}),
@@ -189,16 +185,19 @@ def service_account_detail(request: HttpRequest, membership: Membership, pk: int
 
     An htmx request for the history panel comes from the page already open (and
     recorded), so it records nothing. A boosted request is a whole page, so it does.
+    A deleted account's page says when and by whom, and records nothing: there is
+    nothing left to see but its history.
     """
     team = membership.team
-    account = selectors.service_account_get(team=team, pk=pk)
+    account = selectors.service_account_get(team=team, pk=pk, include_deleted=True)
     template = "credentials/service_accounts/detail.html"
     htmx = _htmx(request)
-    if htmx and not htmx.boosted:
-        return render(request, f"{template}#history", _detail_context(membership, account))
-    services.service_account_view(
-        actor=membership.user, team=team, account=account, ip_address=client_ip(request)
-    )
+    history_only = bool(htmx) and not htmx.boosted
+    if not history_only and not account.is_deleted:
+        services.service_account_view(
+            actor=membership.user, team=team, account=account, ip_address=client_ip(request)
+        )
+    template = f"{template}#history" if history_only else template
     return render(request, template, _detail_context(membership, account))
 
 
@@ -216,7 +215,14 @@ def _rename_response(
     if htmx and htmx.target == SUMMARY_TARGET:
         context = _detail_context(membership, account, rename_form=form, saved=saved, error=error)
         return render(request, "credentials/service_accounts/detail.html#summary", context, status=status)
-    context = page_context(membership, account=account, rename_form=form, saved=saved, error=error)
+    context = page_context(
+        membership,
+        account=account,
+        deletion=selectors.service_account_deletion(account=account),
+        rename_form=form,
+        saved=saved,
+        error=error,
+    )
     template = template_for(request, "credentials/service_accounts/rename.html", "rename-form")
     return render(request, template, context, status=status)
 
@@ -224,15 +230,21 @@ def _rename_response(
 @require_http_methods(["GET", "POST"])
 @credentials_view("manage")
 def service_account_rename(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
-    """Save the display name (trimmed, at most 100 characters, no control characters)."""
+    """Save the display name (trimmed, at most 100 characters, no control characters).
+
+    A deleted account (say, from another tab) cannot be renamed: the page says when
+    and by whom it was deleted, in place of the form; a POST changes nothing (409).
+    """
     team = membership.team
-    account = selectors.service_account_get(team=team, pk=pk)
+    account = selectors.service_account_get(team=team, pk=pk, include_deleted=True)
     if request.method == "GET":
         form = DisplayNameForm(initial={"display_name": account.display_name})
         return _rename_response(request, membership, account, form)
     form = DisplayNameForm(request.POST)
+    if account.is_deleted:
+        return _rename_response(request, membership, account, form, status=HTTPStatus.CONFLICT)
     if not form.is_valid():
-        return _rename_response(request, membership, account, form, status=HTTPStatus.BAD_REQUEST)
+        return _rename_response(request, membership, account, form, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     try:
         account = services.service_account_rename(
             actor=membership.user,
@@ -241,13 +253,12 @@ def service_account_rename(request: HttpRequest, membership: Membership, pk: int
             display_name=form.cleaned_data["display_name"],
             ip_address=client_ip(request),
         )
-    except services.AlreadyDeleted as error:
-        return _rename_response(
-            request, membership, account, form, error=str(error), status=HTTPStatus.CONFLICT
-        )
+    except services.AlreadyDeleted:
+        account = selectors.service_account_get(team=team, pk=pk, include_deleted=True)
+        return _rename_response(request, membership, account, form, status=HTTPStatus.CONFLICT)
     except ValidationError as error:
         form.add_error("display_name", error)
-        return _rename_response(request, membership, account, form, status=HTTPStatus.BAD_REQUEST)
+        return _rename_response(request, membership, account, form, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     if not is_htmx(request):
         name = account.display_name
         messages.success(request, f"Display name saved: “{name}”." if name else "Display name removed.")
@@ -267,7 +278,9 @@ def _delete_page(
     *,
     status: int = HTTPStatus.OK,
 ) -> HttpResponse:
-    context = page_context(membership, account=account, form=form)
+    context = page_context(
+        membership, account=account, deletion=selectors.service_account_deletion(account=account), form=form
+    )
     template = template_for(request, "credentials/service_accounts/delete.html", "confirm")
     return render(request, template, context, status=status)
 
@@ -278,18 +291,18 @@ def _delete_page(
 def service_account_delete(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """GET: the confirmation page (never deletes). POST with the box ticked: delete for good.
 
-    Posting for an account that is already deleted says so and changes nothing.
+    An account that is already deleted gets a page saying when and by whom; posting
+    for it changes nothing (409).
     """
     team = membership.team
-    if request.method == "GET":
-        account = selectors.service_account_get(team=team, pk=pk)
-        return _delete_page(request, membership, account, ConfirmForm(label=DELETE_CONFIRM_LABEL))
     account = selectors.service_account_get(team=team, pk=pk, include_deleted=True)
+    if request.method == "GET":
+        return _delete_page(request, membership, account, ConfirmForm(label=DELETE_CONFIRM_LABEL))
     form = ConfirmForm(request.POST, label=DELETE_CONFIRM_LABEL)
     if account.is_deleted:
         return _delete_page(request, membership, account, form, status=HTTPStatus.CONFLICT)
     if not form.is_valid():
-        return _delete_page(request, membership, account, form, status=HTTPStatus.BAD_REQUEST)
+        return _delete_page(request, membership, account, form, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     try:
         account = services.service_account_delete(
             actor=membership.user, team=team, account=account, ip_address=client_ip(request)

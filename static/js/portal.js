@@ -58,21 +58,33 @@
     if (form) setDirtySubmit(form);
   });
 
-  // htmx leaves 4xx answers unswapped, which would hide the message of a form it posted.
-  // Forms marked data-swap-errors get their 400 (invalid input) or 409 (refused: limit
-  // reached, already deactivated or deleted) answer swapped in like a success.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var status = event.detail.xhr.status;
-    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if ((status === 400 || status === 409) && source && source.closest("[data-swap-errors]")) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
+  // A form answered with errors: put the cursor in the first field that needs fixing,
+  // whether the answer was a whole page or a fragment htmx swapped in.
+  function focusFirstInvalid(root) {
+    var active = document.activeElement;
+    if (active && active.isConnected && active.matches('[aria-invalid="true"]')) return;
+    var field = root.matches && root.matches('[aria-invalid="true"]') ? root : root.querySelector('[aria-invalid="true"]');
+    if (field) field.focus();
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    focusFirstInvalid(event.target);
   });
+
+  // An answer that sends the browser on (HX-Refresh, HX-Redirect, HX-Location) is followed
+  // by htmx; django-htmx's debug script (DEBUG only) must not paint its body over the
+  // page first. Capturing on window runs before that script's listener on document.
+  window.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.getResponseHeader("HX-Refresh") === "true" || xhr.getResponseHeader("HX-Redirect") || xhr.getResponseHeader("HX-Location")) {
+      event.stopPropagation();
+    }
+  }, true);
 
   document.addEventListener("DOMContentLoaded", function () {
     enableCopyButtons(document);
     disableUntilDirty(document);
+    focusFirstInvalid(document);
   });
   document.addEventListener("htmx:load", function (event) {
     enableCopyButtons(event.target);

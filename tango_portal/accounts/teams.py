@@ -7,6 +7,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Concatenate, Literal
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -74,6 +75,29 @@ def team_admins(*, team: Team) -> QuerySet[Membership]:
     )
 
 
+# What a refused user tried, in the page's words, by what it needed.
+_TRIED: dict[str, str] = {
+    "view": "see API credentials",
+    "manage": "change API credentials (create, rename, rotate, deactivate or delete them)",
+    "admin": "manage the team's users",
+}
+
+
+def refusal_context(membership: Membership | None, needed: Needed) -> dict[str, object]:
+    """What the refusal page says: what they tried, what they have, what it needs, whom to ask.
+
+    `has` is their Tango API keys permission by its name on the Users page ("Don't allow",
+    "View", "Manage"); `admins` are the team's admins, the people who can change it.
+    """
+    return {
+        "membership": membership,
+        "needed": needed,
+        "tried": _TRIED[needed],
+        "has": membership.get_api_keys_permission_display() if membership else None,
+        "admins": list(team_admins(team=membership.team)) if membership else [],
+    }
+
+
 def forbidden(request: HttpRequest, membership: Membership | None, needed: Needed) -> HttpResponse:
     """The 403 page: what is missing and which admins can grant it; logged as a security event."""
     security_log.event(
@@ -84,18 +108,28 @@ def forbidden(request: HttpRequest, membership: Membership | None, needed: Neede
         role=membership.role if membership else None,
         has=membership.api_keys_permission if membership else None,
     )
-    admins = list(team_admins(team=membership.team)) if membership else []
     response = render(
         request,
         "permission_needed.html",
-        {"membership": membership, "needed": needed, "admins": admins},
+        refusal_context(membership, needed),
         status=HTTPStatus.FORBIDDEN,
     )
     if is_htmx(request):
         # Refused while the page was open (a permission taken away): reload, so the
-        # whole page says why instead of a fragment.
+        # whole page shows what the user may do now, and a message says why. Added
+        # after rendering, so that this answer (which htmx never shows) does not use it up.
+        messages.warning(request, _REFUSED_WHILE_OPEN[needed])
         response["HX-Refresh"] = "true"
     return response
+
+
+_REFUSED_WHILE_OPEN: dict[Needed, str] = {
+    "view": "That was not done: it needs the Tango API keys: View or Manage permission, "
+    "which you no longer have. Ask one of your team's admins to grant it.",
+    "manage": "That was not done: it needs the Tango API keys: Manage permission, "
+    "which you no longer have. Ask one of your team's admins to grant it.",
+    "admin": "That was not done: it needs the Admin role, which you no longer have.",
+}
 
 
 def membership_required[**P](

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import functools
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 
@@ -27,3 +31,31 @@ def no_store(response: HttpResponse) -> HttpResponse:
 def client_ip(request: HttpRequest) -> str | None:
     """The caller's address as the (trusted) front proxy or the socket reports it."""
     return request.META.get("REMOTE_ADDR") or None
+
+
+GONE_MESSAGE = "That is no longer there: it may have been deleted in another tab or by someone else."
+
+
+def refresh_on_not_found[**P](view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
+    """Answer an `Http404` of an htmx request by reloading the page that sent it.
+
+    A fragment of a 404 would be dropped by htmx or, with DEBUG, painted over the whole
+    page by django-htmx's debug script; the reload (a plain GET of the page's own URL)
+    shows the page as it is now, with a message saying why. Still a 404, so nothing
+    tells an htmx request more than a plain one.
+    """
+
+    @functools.wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        try:
+            return view(*args, **kwargs)
+        except Http404:
+            request = args[0]
+            if not isinstance(request, HttpRequest) or not is_htmx(request):
+                raise
+            messages.warning(request, GONE_MESSAGE)
+            response = HttpResponseNotFound(GONE_MESSAGE, content_type="text/plain; charset=utf-8")
+            response["HX-Refresh"] = "true"
+            return response
+
+    return wrapped

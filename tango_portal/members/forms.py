@@ -9,10 +9,11 @@ from tango_portal.members import services
 from tango_portal.models import Membership, User
 
 
-def _full_name_field(*, label: str, autocomplete: str, help_text: str = "") -> forms.CharField:
+def _full_name_field(*, label: str, autocomplete: str, required: str, help_text: str = "") -> forms.CharField:
     """A person's name; each form's clean_full_name applies services.clean_full_name."""
     return forms.CharField(
         label=label,
+        error_messages={"required": required},
         strip=False,
         # Longer input reaches the cleaner and gets its clear message rather than being cut.
         # (This max_length is also the input's maxlength.)
@@ -26,11 +27,13 @@ class MemberAddForm(forms.Form):
     email = forms.CharField(
         label="Email address",
         max_length=254,
+        error_messages={"required": "Enter the person's email address."},
         widget=forms.EmailInput(attrs={"autocomplete": "off", "maxlength": 254}),
     )
     full_name = _full_name_field(
         label="Name",
         autocomplete="off",
+        required="Enter the person's name.",
         help_text="Used only if they do not have a Tango Portal account yet.",
     )
 
@@ -66,7 +69,7 @@ class MemberChangeForm(forms.Form):
 class SignupForm(forms.Form):
     """Set a name and a password for an account made by an admin; Django's password validators apply."""
 
-    full_name = _full_name_field(label="Your name", autocomplete="name")
+    full_name = _full_name_field(label="Your name", autocomplete="name", required="Enter your name.")
     new_password1 = forms.CharField(
         label="Password",
         strip=False,

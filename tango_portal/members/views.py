@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -32,8 +32,8 @@ from tango_portal.models import Membership, SignupInvitation, User
 
 ACTIVITY_PER_PAGE = 25
 # Every step (edit, confirm, add, remove) is also an htmx fragment for the members page's
-# editor panel; their forms carry `data-swap-errors`, with which static/js/portal.js
-# lets htmx swap their 400 (invalid input) and 409 (refused, e.g. last admin) answers too.
+# editor panel. Invalid input answers 422 and a refusal (last admin) 409: base.html's htmx
+# responseHandling swaps both in place, where a debug 400 handler would replace the page.
 EDITOR = "editor"
 
 
@@ -63,6 +63,31 @@ def _lifetime_hours() -> int:
 
 def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
     return {"membership": membership, "team": membership.team, **extra}
+
+
+def _member_or_gone(request: HttpRequest, membership: Membership, pk: int) -> Membership | HttpResponse:
+    """The team's member `pk`; for htmx, when there is none (removed in another tab, say),
+    the Users page afresh with a message saying so.
+
+    Still a 404, as for a plain request, so another team's member and a removed one answer
+    alike. The HX-Redirect is what htmx acts on; it loads the list rather than reloading
+    the page, which may be the member's own edit page, now a 404 too.
+    """
+    try:
+        return members_selectors.membership_get(team=membership.team, pk=pk)
+    except Http404:
+        if not is_htmx(request):
+            raise
+    messages.warning(
+        request,
+        f"That member is no longer in {membership.team.name}: they were removed, perhaps by "
+        "another admin or in another tab. Nothing was changed.",
+    )
+    response = HttpResponseNotFound(
+        "No longer a member; loading the list of users.", content_type="text/plain; charset=utf-8"
+    )
+    response["HX-Redirect"] = reverse("members:list")
+    return response
 
 
 # --- The members page ------------------------------------------------------------------
@@ -100,7 +125,7 @@ def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
     template = "tango_portal/members/add.html"
     form = MemberAddForm(request.POST if request.method == "POST" else None)
     if request.method == "GET" or not form.is_valid():
-        status = HTTPStatus.OK if request.method == "GET" else HTTPStatus.BAD_REQUEST
+        status = HTTPStatus.OK if request.method == "GET" else HTTPStatus.UNPROCESSABLE_ENTITY
         return render(request, _template(request, template), _context(membership, form=form), status=status)
     try:
         added = services.member_add(
@@ -145,7 +170,9 @@ def _signup_link_page(
 @require_POST
 def member_signup_link(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """A new one-time sign-up link for a member who has not signed up yet."""
-    member = members_selectors.membership_get(team=membership.team, pk=pk)
+    member = _member_or_gone(request, membership, pk)
+    if isinstance(member, HttpResponse):
+        return member
     try:
         invitation, token = services.signup_link_create(
             actor=_actor(request),
@@ -168,21 +195,23 @@ def member_signup_link(request: HttpRequest, membership: Membership, pk: int) ->
 @sudo_required
 def member_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """Edit, confirm, change: a POST without `confirm` shows what will change; with it, changes."""
-    member = members_selectors.membership_get(team=membership.team, pk=pk)
+    member = _member_or_gone(request, membership, pk)
+    if isinstance(member, HttpResponse):
+        return member
     template = _template(request, "tango_portal/members/edit.html")
     form = MemberChangeForm(request.POST if request.method == "POST" else None, membership=member)
     context = _context(membership, member=member, form=form)
     if request.method == "GET":
         return render(request, template, context)
     if not form.is_valid():
-        return render(request, template, context, status=HTTPStatus.BAD_REQUEST)
+        return render(request, template, context, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     role = form.cleaned_data["role"]
     permission = form.cleaned_data["api_keys_permission"]
     changes = services.membership_changes(member, role=role, api_keys_permission=permission)
     if not changes:
         name = member.user.get_full_name()
         form.add_error(None, f"Nothing to save: {name} already has this role and permission.")
-        return render(request, template, context, status=HTTPStatus.BAD_REQUEST)
+        return render(request, template, context, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     if request.POST.get("confirm") != "yes":
         return render(request, template, {**context, "changes": changes})
     try:
@@ -214,7 +243,9 @@ def member_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
 def member_remove(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """Confirm, then remove. The confirmation lists what the member created, to rotate."""
     team = membership.team
-    member = members_selectors.membership_get(team=team, pk=pk)
+    member = _member_or_gone(request, membership, pk)
+    if isinstance(member, HttpResponse):
+        return member
     template = _template(request, "tango_portal/members/remove.html")
     created = members_selectors.credentials_created_by(team=team, user=member.user)
     context = _context(
@@ -266,7 +297,9 @@ def signup(request: HttpRequest, token: str = "") -> HttpResponse:
     if request.method == "GET":
         return no_store(render(request, "registration/signup.html", context))
     if not form.is_valid():
-        return no_store(render(request, "registration/signup.html", context, status=HTTPStatus.BAD_REQUEST))
+        return no_store(
+            render(request, "registration/signup.html", context, status=HTTPStatus.UNPROCESSABLE_ENTITY)
+        )
     try:
         accepted = services.invitation_accept(
             token=token,
@@ -277,7 +310,9 @@ def signup(request: HttpRequest, token: str = "") -> HttpResponse:
         return _signup_invalid(request, error.problem)
     except ValidationError as error:
         form.add_error(None, error)
-        return no_store(render(request, "registration/signup.html", context, status=HTTPStatus.BAD_REQUEST))
+        return no_store(
+            render(request, "registration/signup.html", context, status=HTTPStatus.UNPROCESSABLE_ENTITY)
+        )
     login(request, accepted.user, backend="django.contrib.auth.backends.ModelBackend")
     switch_team(request, accepted.team.pk)
     messages.success(request, f"Welcome to {accepted.team.name}. Your account is ready.")

@@ -152,7 +152,7 @@ def test_adding_a_member_and_signing_up_with_the_link(page, browser, live_server
 
 
 def test_a_refused_or_invalid_add_shows_its_message_in_the_panel(page, live_server, acme):
-    # 409 and 400 answers are swapped into the editor panel (portal.js's data-swap-errors).
+    # 409 (refused) and 422 (invalid input) answers are swapped into the editor panel.
     team, admin, member = acme
     sign_in(page, admin.email, PASSWORD)
     page.goto("/team/users/")

@@ -126,7 +126,7 @@ def test_generate_shows_the_key_once_then_only_masked(manager_client, manager, t
 @pytest.mark.parametrize("name", ["", "   ", "x" * 101])
 def test_generate_needs_a_platform_name(manager_client, name):
     for response in plain_and_htmx(
-        manager_client.post, GENERATE, {"platform_name": name}, status=HTTPStatus.BAD_REQUEST
+        manager_client.post, GENERATE, {"platform_name": name}, status=HTTPStatus.UNPROCESSABLE_ENTITY
     ):
         body = response.content.decode()
         assert "Platform name" in body
@@ -172,7 +172,7 @@ def test_deactivate_get_asks_for_confirmation(manager_client, manager, team):
 def test_deactivate_without_confirmation_changes_nothing(manager_client, manager, team):
     key = make_key(manager, team)
     for response in plain_and_htmx(
-        manager_client.post, deactivate_url(key), {}, status=HTTPStatus.BAD_REQUEST
+        manager_client.post, deactivate_url(key), {}, status=HTTPStatus.UNPROCESSABLE_ENTITY
     ):
         assert "Tick the box to confirm" in response.content.decode()
     assert ApiKey.objects.get(pk=key.pk).is_active

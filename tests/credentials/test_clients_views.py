@@ -57,7 +57,8 @@ def test_section_lists_active_clients_with_their_columns(manager_client, manager
     for heading in ("Display name", "Client ID", "Created", "Last used", "Age"):
         assert heading in body
     assert "Retired box" not in body
-    assert 'action="/team/api-credentials/clients/generate/"' in body
+    # A link to the page that names them before the secret exists.
+    assert 'href="/team/api-credentials/clients/generate/"' in body
     assert deactivate_url(client) in body
 
 
@@ -188,7 +189,7 @@ def test_generate_with_a_display_name(manager_client, team):
 
 def test_generate_with_a_bad_display_name_changes_nothing(manager_client):
     for response in plain_and_htmx(
-        manager_client.post, GENERATE, {"display_name": "x" * 101}, status=HTTPStatus.BAD_REQUEST
+        manager_client.post, GENERATE, {"display_name": "x" * 101}, status=HTTPStatus.UNPROCESSABLE_ENTITY
     ):
         assert "at most 100 characters" in response.content.decode()
         assert not no_store(response)
@@ -347,7 +348,10 @@ def test_rename_htmx_returns_the_name_form(manager_client, manager, team, htmx_h
 def test_rename_with_a_bad_name_changes_nothing(manager_client, manager, team):
     client = make_client(manager, team, display_name="Old")
     for response in plain_and_htmx(
-        manager_client.post, rename_url(client), {"display_name": "bad\u0007"}, status=HTTPStatus.BAD_REQUEST
+        manager_client.post,
+        rename_url(client),
+        {"display_name": "bad\u0007"},
+        status=HTTPStatus.UNPROCESSABLE_ENTITY,
     ):
         body = response.content.decode()
         assert "control or invisible characters" in body
@@ -391,7 +395,7 @@ def test_deactivate_get_asks_for_confirmation_and_changes_nothing(manager_client
 def test_deactivate_without_confirmation_changes_nothing(manager_client, manager, team):
     client = make_client(manager, team)
     for response in plain_and_htmx(
-        manager_client.post, deactivate_url(client), {}, status=HTTPStatus.BAD_REQUEST
+        manager_client.post, deactivate_url(client), {}, status=HTTPStatus.UNPROCESSABLE_ENTITY
     ):
         assert "Tick the box to confirm" in response.content.decode()
     assert OAuthClient.objects.get(pk=client.pk).is_active

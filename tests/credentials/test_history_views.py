@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from credentials.models import CredentialHistory, CredentialType, HistoryColumnPreference
+from credentials.tables.history import COUNT_LIMIT
 from tests.conftest import client_for, record_history
 from tests.factories import UserFactory
 
@@ -310,7 +311,10 @@ def test_filter_form_is_filled_from_the_url_and_updates_with_htmx(manager_client
     assert 'method="get"' in html.split('<form id="history-filters"', 1)[1].split(">", 1)[0]
     assert 'hx-get="/team/api-credentials/history/"' in form
     assert 'hx-push-url="true"' in form and 'hx-target="#history-results"' in form
-    assert "keyup changed delay:400ms" in form
+    # Typing, a mouse paste or dropped text all fire "input"; Enter and clearing fire "search".
+    assert "input changed delay:300ms from:(#history-filters input[type=search])" in form
+    assert "search from:(#history-filters input[type=search])" in form
+    assert "keyup" not in form
     # Every filter has a label.
     for field in ("credential_type", "name", "action", "user", "date_from", "date_to", "per_page"):
         assert f'<label for="id_{field}">' in html
@@ -387,12 +391,69 @@ def test_page_size_choice_is_whitelisted(manager_client, many_rows, per_page, sh
     assert len(names_in(response)) == shown
 
 
-@pytest.mark.parametrize("page", ["0", "-3", "abc", "99999", "1.5", "9" * 30])
-def test_bad_or_past_the_end_pages_show_the_first_page(manager_client, many_rows, page):
-    response = manager_client.get(URL, {"page": page})
+@pytest.mark.parametrize(
+    ("page", "said"),
+    [
+        ("0", "Page 0"),
+        ("-3", "Page -3"),
+        ("abc", "Page abc"),
+        ("99999", "Page 99999"),
+        ("1.5", "Page 1.5"),
+        ("9" * 30, "Page 999999999999\N{HORIZONTAL ELLIPSIS}"),
+    ],
+)
+def test_bad_or_past_the_end_pages_show_the_first_page_and_say_so(
+    manager_client, many_rows, htmx_headers, page, said
+):
+    for response in (
+        manager_client.get(URL, {"page": page}),
+        manager_client.get(URL, {"page": page}, headers=htmx_headers),
+    ):
+        assert response.status_code == HTTPStatus.OK
+        assert names_in(response)[0] == "Account 060"
+        summary = response.content.decode().split('class="history-summary"', 1)[1].split("</p>", 1)[0]
+        assert f"{said} does not exist; showing page 1." in summary
+        assert "Rows 1\N{EN DASH}25 of 60" in summary
 
-    assert response.status_code == HTTPStatus.OK
-    assert names_in(response)[0] == "Account 060"
+
+@pytest.mark.parametrize("page", ["", "1", "2"])
+def test_pages_that_exist_need_no_notice(manager_client, many_rows, page):
+    html = manager_client.get(URL, {"page": page}).content.decode()
+
+    assert "does not exist" not in html
+
+
+def test_a_page_past_the_end_of_a_filter_says_so_too(manager_client, many_rows):
+    html = manager_client.get(URL, {"name": "Account 00", "page": "2"}).content.decode()
+
+    assert "Page 2 does not exist; showing page 1." in html
+    assert "Rows 1\N{EN DASH}9 of 9 matching the filter" in html
+
+
+def test_the_summary_gives_the_total(manager_client, many_rows, htmx_headers):
+    page = manager_client.get(URL, {"page": "2", "per_page": "50"})
+    fragment = manager_client.get(URL, {"credential_type": "service_account"}, headers=htmx_headers)
+
+    assert "Rows 51\N{EN DASH}60 of 60, newest first." in page.content.decode()
+    assert "Rows 1\N{EN DASH}25 of 60 matching the filter, newest first." in fragment.content.decode()
+
+
+def test_the_total_is_counted_only_so_far(manager_client, many_rows, monkeypatch):
+    monkeypatch.setattr("credentials.tables.history.COUNT_LIMIT", 50)
+
+    html = manager_client.get(URL).content.decode()
+
+    assert "Rows 1\N{EN DASH}25 of more than 50, newest first." in html
+
+
+def test_the_total_of_a_big_history_reads_at_most_the_limit(manager_client, many_rows, monkeypatch):
+    monkeypatch.setattr("credentials.tables.history.COUNT_LIMIT", 50)
+    with CaptureQueriesContext(connection) as captured:
+        manager_client.get(URL)
+
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1
+    assert "LIMIT 51" in counts[0].upper()
 
 
 def test_page_links_keep_the_filter(manager_client, many_rows):
@@ -416,8 +477,11 @@ def test_no_count_and_a_constant_number_of_queries_whatever_the_rows(team, manag
     many = queries_for_page()
 
     assert len(few) == len(many)
-    assert len(many) <= 8
-    assert not any("COUNT(" in sql.upper() for sql in many)
+    assert len(many) <= 9
+    # The summary's total is one COUNT over at most COUNT_LIMIT + 1 rows, never a full COUNT(*).
+    counts = [sql for sql in many if "COUNT(" in sql.upper()]
+    assert len(counts) == 1
+    assert f"LIMIT {COUNT_LIMIT + 1}" in counts[0].upper()
 
 
 # --- Empty states ---------------------------------------------------------------------
@@ -443,6 +507,16 @@ def test_no_matches_state_offers_to_clear_filters(manager_client, rows, htmx_hea
         assert "No history matches this filter" in html
         assert '<a class="button" href="/team/api-credentials/history/">Clear filters</a>' in html
         assert "No credential history yet" not in html
+        assert "_export=csv" not in html and "_export=json" not in html  # nothing to export
+
+
+def test_export_links_show_when_rows_match(manager_client, rows, htmx_headers):
+    for response in (
+        manager_client.get(URL, {"name": "payroll"}),
+        manager_client.get(URL, {"name": "payroll"}, headers=htmx_headers),
+    ):
+        html = response.content.decode()
+        assert "_export=csv" in html and "_export=json" in html
 
 
 # --- Plain text -----------------------------------------------------------------------

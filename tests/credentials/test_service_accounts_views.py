@@ -101,7 +101,9 @@ def test_section_lists_live_accounts_with_copy_buttons(manager_client, manager, 
 def test_section_offers_create_to_manage_users(manager_client):
     body = text(manager_client.get(INDEX))
 
-    assert f'action="{CREATE}"' in body
+    # A link to the create page, which asks for the name before the password exists.
+    assert f'href="{CREATE}"' in body
+    assert f'action="{CREATE}"' not in body
     assert "Create service account" in body
 
 
@@ -111,7 +113,7 @@ def test_section_offers_no_create_to_view_users(auditor_client, manager, team):
     body = section(auditor_client.get(INDEX))
 
     assert account.username in body
-    assert f'action="{CREATE}"' not in body
+    assert f'href="{CREATE}"' not in body
     assert "Create service account" not in body
 
 
@@ -240,8 +242,10 @@ def test_create_shows_username_and_password_once_with_no_store(manager_client, t
     assert f'<code id="sa-new-username">{account.username}</code>' in body
     assert 'data-copy-target="#sa-new-username"' in body
     assert 'data-copy-target="#sa-new-password"' in body
-    assert "Save display name" in body
-    assert f'action="{rename_url(account)}"' in body
+    # Named before it was made: the page holds no form that could fail and lose the password.
+    assert "Order server" in body
+    assert "<form" not in body.split('<main id="main"')[1]
+    assert rename_url(account) not in body
     assert "create a new service account" in body.lower()
     assert "client credentials stay valid" in body
     assert account.display_name == "Order server"
@@ -293,7 +297,7 @@ def test_password_is_never_shown_again_nor_stored_anywhere(
 
 
 def test_resubmitting_the_create_form_does_not_create_or_show_again(manager_client, team):
-    key = re.search(r'name="create_key" value="([0-9a-f]{32})"', text(manager_client.get(INDEX))).group(1)
+    key = re.search(r'name="create_key" value="([0-9a-f]{32})"', text(manager_client.get(CREATE))).group(1)
     first = manager_client.post(CREATE, {"create_key": key})
     password = password_from(first)
 
@@ -309,12 +313,12 @@ def test_resubmitting_the_create_form_does_not_create_or_show_again(manager_clie
 
 
 def test_each_create_form_makes_its_own_account(manager_client):
-    body = text(manager_client.get(INDEX))
+    body = text(manager_client.get(CREATE))
     key = re.search(r'name="create_key" value="([0-9a-f]{32})"', body).group(1)
     manager_client.post(CREATE, {"create_key": key})
-    other_key = re.search(r'name="create_key" value="([0-9a-f]{32})"', text(manager_client.get(INDEX))).group(
-        1
-    )
+    other_key = re.search(
+        r'name="create_key" value="([0-9a-f]{32})"', text(manager_client.get(CREATE))
+    ).group(1)
 
     manager_client.post(CREATE, {"create_key": other_key})
 
@@ -325,7 +329,7 @@ def test_each_create_form_makes_its_own_account(manager_client):
 def test_create_refuses_bad_display_name_and_changes_nothing(manager_client, team):
     response = manager_client.post(CREATE, {"display_name": "bad\x1bname"})
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert "control or invisible characters" in text(response)
     assert 'role="alert"' in text(response)
     assert not ServiceAccount.objects.exists()
@@ -463,18 +467,26 @@ def test_view_user_sees_detail_without_controls_and_the_view_is_recorded(auditor
     assert (row.action, row.actor_email) == (Action.VIEWED, "auditor@example.com")
 
 
-def test_detail_of_a_deleted_account_is_404(manager_client, manager, team, htmx_headers):
+def test_a_deleted_accounts_pages_say_when_and_by_whom(manager_client, manager, team, htmx_headers):
     account = make_account(manager, team)
     services.service_account_delete(actor=manager, team=team, account=account)
 
     for response in (
         manager_client.get(detail_url(account)),
-        manager_client.get(detail_url(account), headers=htmx_headers),
         manager_client.get(delete_url(account)),
         manager_client.get(rename_url(account)),
-        manager_client.post(rename_url(account), {"display_name": "Back"}),
     ):
-        assert response.status_code == HTTPStatus.NOT_FOUND
+        assert response.status_code == HTTPStatus.OK
+        assert "was deleted on" in text(response)
+        assert "by Manny Manager (manager@example.com)" in text(response)
+        assert "Save display name" not in text(response)
+    # The detail page's history panel still refreshes.
+    assert manager_client.get(detail_url(account), headers=htmx_headers).status_code == HTTPStatus.OK
+    refused = manager_client.post(rename_url(account), {"display_name": "Back"})
+    assert refused.status_code == HTTPStatus.CONFLICT
+    assert "was deleted on" in text(refused)
+    account.refresh_from_db()
+    assert account.display_name == ""
     assert actions(team) == [Action.CREATED, Action.DEACTIVATED]
 
 
@@ -562,7 +574,7 @@ def test_rename_refuses_bad_names_clearly(manager_client, manager, team, name, m
 
     response = manager_client.post(rename_url(account), {"display_name": name}, headers=headers)
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert message in text(response)
     assert 'role="alert"' in text(response)
     assert 'aria-invalid="true"' in text(response)
@@ -639,7 +651,7 @@ def test_delete_needs_the_confirmation_box(manager_client, manager, team):
 
     response = manager_client.post(delete_url(account), {})
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert "Tick the box to confirm" in text(response)
     account.refresh_from_db()
     assert not account.is_deleted

@@ -60,7 +60,7 @@ def test_stale_post_asks_for_the_password_then_continues(manager_client, target)
     assert not happened()
 
     wrong = manager_client.post(url, {"confirm": "on", "sudo_password": "not it"})
-    assert wrong.status_code == HTTPStatus.FORBIDDEN
+    assert wrong.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert "not right" in wrong.content.decode()
     assert not happened()
 
@@ -129,3 +129,98 @@ def test_changing_a_permission_needs_a_recent_sign_in(admin_user, member, team):
         response = client.get(url)
         assert response.status_code == HTTPStatus.FOUND
         assert response["Location"].startswith("/accounts/sudo/?next="), url
+
+
+# --- warnings, signing out and where it returns -----------------------------------------------
+
+
+def test_the_prompt_warns_before_the_last_two_tries(manager_client, target):
+    url, happened = target
+    _age_session(manager_client, 16)
+    bodies = [
+        manager_client.post(url, {"confirm": "on", "sudo_password": "guess"}).content.decode()
+        for _ in range(4)
+    ]
+    assert all("not right" in body for body in bodies)
+    assert "left" not in bodies[0] and "left" not in bodies[1]
+    assert "2 tries left: after that you will be signed out." in bodies[2]
+    assert "1 try left: after that you will be signed out." in bodies[3]
+    assert not happened()
+
+
+def test_signing_out_says_why_and_returns_to_the_page_they_were_on(manager_client, target, manager):
+    url, happened = target
+    _age_session(manager_client, 16)
+    where = "/team/api-credentials/#service-accounts"
+    for _ in range(4):
+        manager_client.post(url, {"confirm": "on", "sudo_password": "guess"}, headers={"Referer": where})
+    last = manager_client.post(
+        url, {"confirm": "on", "sudo_password": "guess", "sudo_next": "/team/api-credentials/"}
+    )
+    assert last.status_code == HTTPStatus.FOUND
+    assert last["Location"] == "/accounts/login/?next=%2Fteam%2Fapi-credentials%2F"
+    sign_in_page = manager_client.get(last["Location"])
+    html = sign_in_page.content.decode()
+    assert "You were signed out after 5 wrong passwords in a row" in html
+    assert 'name="next" value="/team/api-credentials/"' in html
+    signed_in = manager_client.post(
+        last["Location"], {"username": manager.email, "password": PASSWORD, "next": "/team/api-credentials/"}
+    )
+    assert signed_in["Location"] == "/team/api-credentials/"
+    assert not happened()
+
+
+def test_the_first_prompt_remembers_the_page_it_came_from(manager_client, target):
+    url, _ = target
+    _age_session(manager_client, 16)
+    prompt = manager_client.post(
+        url, {"confirm": "on"}, headers={"Referer": "http://testserver/team/api-credentials/"}
+    )
+    html = prompt.content.decode()
+    assert 'name="sudo_next" value="/team/api-credentials/"' in html
+    assert '<a href="/team/api-credentials/">Cancel</a>' in html
+
+
+def test_signing_out_from_the_get_prompt_keeps_its_next(manager_client, target):
+    url, _ = target
+    _age_session(manager_client, 16)
+    for _ in range(4):
+        manager_client.post("/accounts/sudo/", {"next": url, "sudo_password": "guess"})
+    last = manager_client.post("/accounts/sudo/", {"next": url, "sudo_password": "guess"})
+    assert last["Location"].startswith("/accounts/login/?next=")
+    assert manager_client.get(last["Location"]).context["next"] == url
+
+
+def test_a_stale_htmx_post_continues_after_the_password(manager_client, target, htmx_headers):
+    url, happened = target
+    _age_session(manager_client, 16)
+    headers = {**htmx_headers, "HX-Current-URL": "http://testserver/team/api-credentials/"}
+    held = manager_client.post(url, {"confirm": "on"}, headers=headers)
+    assert held.status_code == HTTPStatus.NO_CONTENT
+    prompt_url = held["HX-Redirect"]
+    assert "resume=" in prompt_url
+    assert not happened()
+
+    prompt = manager_client.get(prompt_url)
+    html = prompt.content.decode()
+    assert f'action="{url}"' in html
+    assert 'name="confirm" value="on"' in html
+    assert 'name="sudo_next" value="/team/api-credentials/"' in html
+
+    # The prompt posts the held fields, as a plain form, to the action: it continues.
+    done = manager_client.post(url, {"confirm": "on", "sudo_password": PASSWORD})
+    assert done.status_code == HTTPStatus.FOUND
+    assert happened()
+    # Held once: the prompt's URL no longer carries it.
+    assert f'action="{url}"' not in manager_client.get(prompt_url).content.decode()
+
+
+def test_a_held_post_needs_its_own_resume_id(manager_client, target, htmx_headers):
+    url, _ = target
+    _age_session(manager_client, 16)
+    held = manager_client.post(url, {"confirm": "on"}, headers=htmx_headers)
+    assert f'action="{url}"' in manager_client.get(held["HX-Redirect"]).content.decode()
+    for prompt_url in ("/accounts/sudo/?next=/team/api-credentials/", "/accounts/sudo/?resume=guessed"):
+        html = manager_client.get(prompt_url).content.decode()
+        assert 'action="/accounts/sudo/"' in html
+        assert 'name="confirm"' not in html

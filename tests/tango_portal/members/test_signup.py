@@ -92,7 +92,7 @@ def test_weak_or_mismatched_passwords_are_refused(client, added, password1, pass
     response = client.post(
         url(added.signup_token), {"full_name": "Nora", "new_password1": password1, "new_password2": password2}
     )
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert message in response.content.decode()
     assert "no-store" in response["Cache-Control"]
     assert not User.objects.get(email="nora@example.com").has_usable_password()

@@ -163,15 +163,15 @@ def test_confirming_a_role_change_names_it(admin_client, team, member):
 def test_saving_nothing_changed_says_so(admin_client, team, member, headers):
     url = f"/team/users/{membership_of(member, team).pk}/"
     response = admin_client.post(url, {"role": "member", "api_keys_permission": "none"}, **headers)
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert "Nothing to save" in response.content.decode()
     assert not TeamActivity.objects.filter(team=team).exists()
 
 
-def test_invalid_choice_is_a_clear_400(admin_client, team, member):
+def test_invalid_choice_is_a_clear_422(admin_client, team, member):
     url = f"/team/users/{membership_of(member, team).pk}/"
     response = admin_client.post(url, {"role": "owner", "api_keys_permission": "view", "confirm": "yes"})
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert "Select a valid choice" in response.content.decode()
     assert membership_of(member, team).role == Role.MEMBER
 
@@ -268,10 +268,10 @@ def test_adding_an_existing_member_again_gets_a_clear_message(admin_client, team
     assert not TeamActivity.objects.filter(team=team).exists()
 
 
-def test_adding_with_a_bad_email_is_a_400_and_changes_nothing(admin_client, team):
+def test_adding_with_a_bad_email_is_a_422_and_changes_nothing(admin_client, team):
     before = User.objects.count()
     response = admin_client.post("/team/users/add/", {"email": "nobody-at-example", "full_name": "N"})
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert "valid email" in response.content.decode()
     assert User.objects.count() == before
 
@@ -412,3 +412,44 @@ def test_no_new_link_button_for_an_unused_account_of_another_team(admin_client, 
     html = admin_client.get(LIST).content.decode()
     assert "Pat Pending" in html
     assert f"/team/users/{added.membership.pk}/signup-link/" not in html
+
+
+# --- a member removed meanwhile (another tab, another admin) --------------------------------
+
+
+@pytest.fixture
+def removed(admin_user, team, member):
+    """The member's old id, after another admin removed them."""
+    pk = membership_of(member, team).pk
+    members_services.member_remove(actor=admin_user, team=team, membership=membership_of(member, team))
+    return pk
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("get", "/team/users/{pk}/", {}),
+        ("post", "/team/users/{pk}/", {"role": "member", "api_keys_permission": "view"}),
+        ("post", "/team/users/{pk}/", {"role": "member", "api_keys_permission": "view", "confirm": "yes"}),
+        ("get", "/team/users/{pk}/remove/", {}),
+        ("post", "/team/users/{pk}/remove/", {}),
+        ("post", "/team/users/{pk}/signup-link/", {}),
+    ],
+)
+def test_htmx_steps_on_a_removed_member_load_the_list_saying_so(
+    admin_client, team, removed, method, path, data
+):
+    url = path.format(pk=removed)
+    response = getattr(admin_client, method)(url, data, **HTMX)
+    # Still a 404, as for another team's member, but one htmx acts on: it loads the list,
+    # rather than django-htmx's debug handler painting a 404 page over the panel.
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response["HX-Redirect"] == LIST
+    html = admin_client.get(LIST).content.decode()
+    assert "That member is no longer in Acme Rewards" in html
+    assert "Nothing was changed." in html
+    assert "Edit Mel Member" not in html
+    # A plain request gets the 404 page, as before.
+    plain = getattr(admin_client, method)(url, data)
+    assert plain.status_code == HTTPStatus.NOT_FOUND
+    assert "HX-Redirect" not in plain

@@ -1,0 +1,120 @@
+"""axe-core finds no accessibility violation on any main page of the portal.
+
+axe-core comes inside the axe-playwright-python package (its axe.min.js), so nothing is
+downloaded when the tests run. Every rule axe runs by default counts, best practices too.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from credentials import services
+from credentials.models import CredentialHistory
+from tango_portal.models import Membership
+from tests.browser.conftest import sign_in
+from tests.credentials.test_history_views import add_history
+from tests.factories import PASSWORD, MembershipFactory, TeamFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+AXE = Axe()
+
+
+@pytest.fixture
+def acme() -> dict[str, object]:
+    """A team with one credential of each kind, some history, and a member besides the admin."""
+    team = TeamFactory(name="Acme Rewards", slug="acme-rewards", oauth_enabled=True)
+    admin = MembershipFactory(
+        team=team,
+        role=Membership.Role.ADMIN,
+        api_keys_permission=Membership.ApiKeysPermission.MANAGE,
+        user__email="admin@example.com",
+        user__full_name="Ada Admin",
+    ).user
+    member = MembershipFactory(
+        team=team,
+        role=Membership.Role.MEMBER,
+        api_keys_permission=Membership.ApiKeysPermission.NONE,
+        user__email="member@example.com",
+        user__full_name="Mel Member",
+    )
+    client, _secret = services.oauth_client_create(actor=admin, team=team, display_name="Storefront")
+    account, _password = services.service_account_create(actor=admin, team=team, display_name="Orders")
+    key, _key = services.api_key_create(actor=admin, team=team, platform_name="Legacy shop")
+    for n in range(30):
+        add_history(team, admin, name=f"Account {n:02d}", action=CredentialHistory.Action.VIEWED)
+    return {"client": client.pk, "account": account.pk, "key": key.pk, "member": member.pk}
+
+
+def assert_no_violations(page, what: str) -> None:
+    results = AXE.run(page)
+    assert results.violations_count == 0, f"{what}:\n{results.generate_report()}"
+
+
+SIGNED_IN_PAGES = [
+    "/team/api-credentials/",
+    "/team/api-credentials/?token_sa={account}",
+    "/team/api-credentials/service-accounts/",
+    "/team/api-credentials/service-accounts/create/",
+    "/team/api-credentials/service-accounts/{account}/",
+    "/team/api-credentials/service-accounts/{account}/rename/",
+    "/team/api-credentials/service-accounts/{account}/delete/",
+    "/team/api-credentials/clients/",
+    "/team/api-credentials/clients/generate/",
+    "/team/api-credentials/clients/{client}/",
+    "/team/api-credentials/clients/{client}/deactivate/",
+    "/team/api-credentials/api-keys/",
+    "/team/api-credentials/api-keys/generate/",
+    "/team/api-credentials/api-keys/{key}/deactivate/",
+    "/team/api-credentials/history/",
+    "/team/api-credentials/history/?page=999",
+    "/team/api-credentials/history/?name=nothing-matches",
+    "/team/users/",
+    "/team/users/add/",
+    "/team/users/{member}/",
+    "/team/users/{member}/remove/",
+    "/team/api-credentials/clients/999999/",  # the 404 page
+]
+# Not here: the sudo (confirm your password) page, which a fresh sign-in never shows.
+
+
+@pytest.mark.parametrize("path", SIGNED_IN_PAGES)
+def test_pages_an_admin_sees_have_no_violations(page, acme, path):
+    sign_in(page, "admin@example.com", PASSWORD)
+    page.goto(path.format(**acme))
+    expect(page.locator("main h1").first).to_be_visible()
+
+    assert_no_violations(page, path)
+
+
+def test_the_open_user_menu_and_the_open_token_panel_have_no_violations(page, acme):
+    sign_in(page, "admin@example.com", PASSWORD)
+    page.locator(".user-menu summary").click()
+    page.locator("#get-token summary").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    assert_no_violations(page, "API credentials, menus open")
+
+
+def test_sign_in_page_has_no_violations(page):
+    page.goto("/accounts/login/")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+    assert_no_violations(page, "sign-in page")
+
+
+def test_forbidden_page_has_no_violations(page, acme):
+    # A member without the Admin role signs in (to their own page) and opens Team settings > Users.
+    page.goto("/accounts/login/")
+    page.get_by_label("Email address").fill("member@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    response = page.goto("/team/users/")
+    assert response is not None and response.status == HTTPStatus.FORBIDDEN
+
+    assert_no_violations(page, "403 page")
