@@ -164,7 +164,8 @@ SUDO_WINDOW_SECONDS = 15 * 60
 # A sign-up link for a new member works this long.
 SIGNUP_LINK_LIFETIME = timedelta(hours=72)
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "credentials:index"
+# The front door sends those who may see API credentials on to them, and explains to the rest.
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # django-axes: lock an (address, email) pair after repeated failures, so that one

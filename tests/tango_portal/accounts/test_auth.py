@@ -7,6 +7,7 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
+from tango_portal.models import Membership
 from tests.conftest import client_for
 from tests.factories import PASSWORD, MembershipFactory, TeamFactory
 
@@ -21,8 +22,21 @@ def test_sign_in_with_email_and_password(manager):
     client = Client()
     response = _sign_in(client, "Manager@Example.com ", PASSWORD)
     assert response.status_code == HTTPStatus.FOUND
-    assert response["Location"] == "/team/api-credentials/"
-    assert client.get("/team/api-credentials/").status_code == HTTPStatus.OK
+    # The front door sends a member who may see API credentials on to them.
+    landed = client.get(response["Location"], follow=True)
+    assert landed.redirect_chain[-1][0] == "/team/api-credentials/"
+    assert landed.status_code == HTTPStatus.OK
+
+
+def test_a_member_without_api_access_signs_in_to_a_page_that_explains(manager, team):
+    Membership.objects.filter(user=manager, team=team).update(
+        api_keys_permission=Membership.ApiKeysPermission.NONE
+    )
+    client = Client()
+    response = _sign_in(client, manager.email, PASSWORD)
+    landed = client.get(response["Location"], follow=True)
+    assert landed.status_code == HTTPStatus.OK
+    assert "no access to its API credentials yet" in landed.content.decode()
 
 
 def test_wrong_password_is_refused_with_a_clear_message(manager):
