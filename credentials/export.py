@@ -3,7 +3,9 @@
 An export is exactly what the history filter selects, every page, in the table's order,
 with the user's visible columns. Rows are read `CHUNK_SIZE` at a time and written out as
 they come, so memory stays flat however many rows there are (no tablib: it would hold
-them all). Every value is plain text, and the file ends with the team's chain head.
+them all). Every value is plain text, and the file ends with the team's chain head and,
+when a signing key is configured, a checkpoint of that head signed at export time
+(`chain.sign_head`), which `verify_history --checkpoints FILE` checks with the public key.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,6 +29,7 @@ from django.utils.text import slugify
 
 from credentials.history import COLUMNS
 from credentials.models import CredentialHistory, CredentialType
+from tango_portal.core import chain
 
 Format = Literal["csv", "json"]
 FORMATS: tuple[Format, ...] = ("csv", "json")
@@ -33,9 +37,12 @@ CHUNK_SIZE = 2000
 # Flush the CSV buffer to the client about every this many characters.
 FLUSH_AT = 64 * 1024
 CHAIN_HEAD_HEADER = "X-History-Chain-Head"
+CHECKPOINT_HEADER = "X-History-Checkpoint"
 
-# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection), and
+# one set to a semicolon or comma locale splits a cell there first: each part counts.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_AT = re.compile(r"(^|[;,])(?=[=+\-@\t\r])")
 
 # How each filter reads in a filename: ...-type-service_account-name-payroll.csv
 FILENAME_LABELS = {
@@ -105,8 +112,9 @@ def export_filename(*, team_slug: str, filters: Mapping[str, str], fmt: Format, 
 
 
 def neutralise_formula(value: str) -> str:
-    """Make a spreadsheet show `value` as text rather than run it as a formula."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+    """Make a spreadsheet show `value` as text rather than run it as a formula: a `'` before
+    the value, and before every part after a `;` or `,`, that starts like a formula."""
+    return _FORMULA_AT.sub(r"\1'", value)
 
 
 def export_rows(
@@ -133,9 +141,15 @@ def _read_snapshot() -> Iterator[None]:
         yield
 
 
-def stream_csv(rows: Iterable[list[str]], columns: Sequence[ExportColumn], chain_head: str) -> Iterator[str]:
+def stream_csv(
+    rows: Iterable[list[str]],
+    columns: Sequence[ExportColumn],
+    chain_head: str,
+    checkpoint: Mapping[str, Any] | None = None,
+) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # Every cell quoted, so that only the closing "#" lines start unquoted.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow([column.heading for column in columns])
     for row in rows:
         writer.writerow([neutralise_formula(value) for value in row])
@@ -144,7 +158,13 @@ def stream_csv(rows: Iterable[list[str]], columns: Sequence[ExportColumn], chain
             buffer.seek(0)
             buffer.truncate()
     buffer.write(f"# chain_head={chain_head}\r\n")
+    if checkpoint:
+        buffer.write(f"# checkpoint={_compact(checkpoint)}\r\n")
     yield buffer.getvalue()
+
+
+def _compact(checkpoint: Mapping[str, Any]) -> str:
+    return json.dumps(checkpoint, sort_keys=True, separators=(",", ":"))
 
 
 def stream_json(
@@ -152,9 +172,10 @@ def stream_json(
     columns: Sequence[ExportColumn],
     chain_head: str,
     meta: Mapping[str, Any],
+    checkpoint: Mapping[str, Any] | None = None,
 ) -> Iterator[str]:
     names = [column.name for column in columns]
-    head = json.dumps({**meta, "columns": names}, ensure_ascii=False)
+    head = json.dumps({**meta, "checkpoint": checkpoint, "columns": names}, ensure_ascii=False)
     # The object is written by hand around the rows so that it can stream; "chain_head" is last.
     yield head[:-1] + ', "rows": ['
     chunk: list[str] = []
@@ -170,6 +191,22 @@ def stream_json(
     yield "".join(chunk)
 
 
+def export_checkpoint(chain_head: tuple[int, str] | None) -> dict[str, Any] | None:
+    """The signed checkpoint of the exported head, or None when history is empty or no
+    signing key is configured (a development set-up; production sets one). A key that is
+    set but malformed raises ImproperlyConfigured: better no export than an unsigned one."""
+    if chain_head is None:
+        return None
+    team_id = CredentialHistory.objects.filter(pk=chain_head[0]).values_list("team_id", flat=True).first()
+    if team_id is None:
+        return None
+    try:
+        signed = chain.sign_head(CredentialHistory, team_id, chain_head)
+    except chain.SigningKeyMissing:
+        return None
+    return signed.as_json() if signed else None
+
+
 def export_response(
     *,
     queryset: QuerySet[CredentialHistory],
@@ -182,19 +219,23 @@ def export_response(
     """Stream `queryset` (already scoped to the team and filtered) as a download.
 
     Only rows up to the chain head are written, so the file and the hash it carries
-    describe the same moment even if history grows while it downloads.
+    describe the same moment even if history grows while it downloads. That head is
+    signed (a stored checkpoint) and the file carries the checkpoint too.
     """
     head_id, head_hash = chain_head if chain_head else (0, "")
+    checkpoint = export_checkpoint(chain_head)
     columns = export_columns(column_names)
     rows = export_rows(queryset.filter(id__lte=head_id), columns)
     if fmt == "csv":
-        content: Iterator[str] = stream_csv(rows, columns, head_hash)
+        content: Iterator[str] = stream_csv(rows, columns, head_hash, checkpoint)
         content_type = "text/csv; charset=utf-8"
     else:
-        content = stream_json(rows, columns, head_hash, meta)
+        content = stream_json(rows, columns, head_hash, meta, checkpoint)
         content_type = "application/json; charset=utf-8"
     response = StreamingHttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     response[CHAIN_HEAD_HEADER] = head_hash
+    if checkpoint:
+        response[CHECKPOINT_HEADER] = _compact(checkpoint)
     patch_cache_control(response, private=True, no_store=True)
     return response

@@ -1,7 +1,9 @@
 """API credentials and their history.
 
 No model here stores a secret: service-account passwords are kept as argon2id hashes,
-client secrets, API keys and access tokens as SHA-256 digests (see secrets.py).
+client secrets, API keys and access tokens as SHA-256 digests (see secrets.py). A new
+secret waiting for the page that shows it (PendingReveal) is kept encrypted, for minutes,
+with a key the database never sees.
 """
 
 from __future__ import annotations
@@ -264,3 +266,36 @@ class HistoryColumnPreference(models.Model):
 
     def __str__(self) -> str:
         return f"History columns of {self.user}"
+
+
+# --- A new secret, held for the one page that shows it ---------------------------
+
+
+class PendingReveal(models.Model):
+    """A secret just made, waiting for its creator's one GET of the reveal page.
+
+    The create POST answers with a redirect to that page, so that Back and reload never
+    resubmit it. This row holds the secret only as Fernet ciphertext; the key went to
+    the creator's browser alone, in a short-lived cookie. Neither half opens the secret
+    without the other, and the row is deleted by the GET that shows it (or refuses to).
+    `token` names the page and is not a secret: it decrypts nothing.
+    """
+
+    token = models.CharField(max_length=43, primary_key=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    credential_type = models.CharField(max_length=20, choices=CredentialType.choices)
+    credential_pk = models.PositiveBigIntegerField()
+    ciphertext = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(credential_type__in=["service_account", "oauth_client", "api_key"]),
+                name="pendingreveal_credential_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"pending reveal of {self.credential_type} #{self.credential_pk}"

@@ -13,6 +13,7 @@ import hmac
 import secrets
 from enum import StrEnum
 
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
 ENVIRONMENT_TAGS = {"sandbox": "sbx", "production": "live"}
@@ -74,3 +75,29 @@ def random_suffix(length: int = 8) -> str:
     """Readable random characters (no look-alikes) for generated usernames."""
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
     return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def reveal_token() -> str:
+    """A random 128-bit name for a one-time reveal page. Not a secret: it opens nothing."""
+    return secrets.token_urlsafe(16)
+
+
+def seal(secret: str) -> tuple[str, str]:
+    """Encrypt `secret` under a new random key: returns (ciphertext, key), each useless alone.
+
+    The key is URL-safe base64 without its `=` padding, so that it is a plain cookie value.
+    """
+    key = Fernet.generate_key()
+    ciphertext = Fernet(key).encrypt(secret.encode("utf-8", "surrogatepass"))
+    return ciphertext.decode("ascii"), key.decode("ascii").rstrip("=")
+
+
+def unseal(ciphertext: str, key: str, *, max_age_seconds: int) -> str | None:
+    """The secret `seal` encrypted, or None when `key` is not its key, is malformed or
+    the ciphertext is older than `max_age_seconds`."""
+    try:
+        fernet = Fernet(key + "=" * (-len(key) % 4))
+        plaintext = fernet.decrypt(ciphertext.encode("ascii"), ttl=max_age_seconds)
+    except (InvalidToken, ValueError, TypeError):
+        return None
+    return plaintext.decode("utf-8", "surrogatepass")

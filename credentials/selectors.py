@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -19,8 +20,10 @@ from credentials.models import (
     AccessToken,
     ApiKey,
     CredentialHistory,
+    CredentialType,
     HistoryColumnPreference,
     OAuthClient,
+    PendingReveal,
     ServiceAccount,
 )
 from tango_portal.models import Team, User
@@ -248,3 +251,19 @@ def live_token_by_value(*, token: str, now: datetime | None = None) -> LiveToken
 def api_key_by_value(*, key: str) -> ApiKey | None:
     """The legacy API key with this value (looked up by digest), with its team."""
     return ApiKey.objects.select_related("team").filter(digest=credential_secrets.digest(key)).first()
+
+
+def pending_reveal_get(
+    *, user: User, team: Team, credential_type: CredentialType, credential_pk: int, token: str
+) -> PendingReveal | None:
+    """The secret held under `token` for this credential of `team`, if it is still held.
+
+    None once it was shown, refused or purged. Another user's hold is a plain 404, and
+    stays held: only its creator may open it.
+    """
+    pending = PendingReveal.objects.filter(
+        token=token, team=team, credential_type=credential_type, credential_pk=credential_pk
+    ).first()
+    if pending is not None and pending.user_id != user.pk:
+        raise Http404("No such page.")
+    return pending

@@ -27,6 +27,7 @@ from credentials.models import (
     CredentialType,
     HistoryColumnPreference,
     OAuthClient,
+    PendingReveal,
     ServiceAccount,
 )
 from credentials.permissions import require_manage, require_view
@@ -120,10 +121,26 @@ def _locked[C: (ServiceAccount, OAuthClient, ApiKey)](credential: C, team: Team)
 
 
 def _view(*, actor: User, team: Team, credential: Credential, ip_address: str | None) -> None:
+    """Record `viewed`, unless `actor` viewed this credential within HISTORY_VIEW_INTERVAL.
+
+    The check runs under the team lock the history writer takes, so concurrent GETs
+    record one row between them; a reload (or a cross-site link) cannot flood history.
+    """
     require_view(_membership(actor, team))
+    credential_type, _, identifier = describe(credential)
     with transaction.atomic():
+        locked_team = lock_team(team)
+        if CredentialHistory.objects.filter(
+            team=team,
+            action=Action.VIEWED,
+            credential_type=credential_type,
+            credential_identifier=identifier,
+            actor=actor,
+            occurred_at__gt=timezone.now() - settings.HISTORY_VIEW_INTERVAL,
+        ).exists():
+            return
         _record(
-            team=lock_team(team),
+            team=locked_team,
             actor=actor,
             action=Action.VIEWED,
             credential=credential,
@@ -445,6 +462,18 @@ class TokenRenewalTooEarly(CredentialError):
         )
 
 
+def renewal_window(lifetime: timedelta) -> timedelta:
+    """How long before a token of this `lifetime` expires a new one may be issued.
+
+    TOKEN_RENEWAL_WINDOW for 24-hour tokens (one per 20 hours). A token that lives no
+    longer than that window would be renewable at once, so short-lived ones (the
+    five-minute audience) get TOKEN_SHORT_RENEWAL_WINDOW instead: one per four minutes.
+    """
+    if lifetime > settings.TOKEN_RENEWAL_WINDOW:
+        return settings.TOKEN_RENEWAL_WINDOW
+    return settings.TOKEN_SHORT_RENEWAL_WINDOW
+
+
 @transaction.atomic
 def access_token_issue(
     *,
@@ -462,11 +491,12 @@ def access_token_issue(
     stamped only on rows still live (and of the same team), which locks them: a
     deletion or deactivation takes the same row locks before revoking tokens, so
     whichever commits first wins and a token never outlives the credential that
-    minted it. The once-a-day rule (a new token only in the last
-    TOKEN_RENEWAL_WINDOW of the latest live one's life) is checked under those locks,
+    minted it. The once-a-day rule (a new token only in the last renewal window of the
+    latest unexpired one's life, see `renewal_window`) is checked under those locks,
     after any concurrent request for the same pair has committed, so 20 requests at
-    once yield one token. `service_account` is None for the legacy client-credentials
-    grant.
+    once yield one token. Revoked tokens count too: revoking one's own token through
+    /oauth/revoke does not reset the rule. `service_account` is None for the legacy
+    client-credentials grant.
 
     Raises TokenRefused or TokenRenewalTooEarly (and changes nothing); records no
     history (tokens are not credentials a portal user manages).
@@ -483,15 +513,12 @@ def access_token_issue(
     ):
         raise TokenRefused(ACCOUNT_CANNOT_ISSUE)
     latest = AccessToken.objects.filter(
-        client=client,
-        service_account=service_account,
-        audience=audience,
-        revoked_at__isnull=True,
-        expires_at__gt=now,
+        client=client, service_account=service_account, audience=audience, expires_at__gt=now
     ).aggregate(latest=Max("expires_at"))["latest"]
-    if latest is not None and now < latest - settings.TOKEN_RENEWAL_WINDOW:
+    window = renewal_window(timedelta(seconds=expires_in))
+    if latest is not None and now < latest - window:
         # Raising rolls the stamps back with the transaction.
-        raise TokenRenewalTooEarly(latest - settings.TOKEN_RENEWAL_WINDOW)
+        raise TokenRenewalTooEarly(latest - window)
     return AccessToken.objects.create(
         token_digest=credential_secrets.digest(token),
         client=client,
@@ -528,6 +555,53 @@ def api_key_mark_used(*, key: ApiKey) -> None:
     if key.last_used_at is not None and now - key.last_used_at < API_KEY_LAST_USED_PRECISION:
         return
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+
+
+# --- The one page that shows a new secret -------------------------------------
+
+# How long a new secret waits for its reveal page (the key cookie's Max-Age too).
+REVEAL_MAX_AGE = timedelta(minutes=5)
+
+
+def pending_reveal_create(
+    *, actor: User, team: Team, credential: Credential, secret: str
+) -> tuple[PendingReveal, str]:
+    """Hold the `secret` of a `credential` just made, for its creator's one reveal page.
+
+    Returns the row and the key that opens it, exactly once: the caller sends the key to
+    the creator's browser alone and keeps it nowhere else. The row stores only the
+    ciphertext, so neither the database nor the browser alone can read the secret. Holds
+    older than REVEAL_MAX_AGE are purged here, as nothing can open them any more.
+    """
+    require_manage(_membership(actor, team))
+    credential_type, _, _ = describe(credential)
+    ciphertext, key = credential_secrets.seal(secret)
+    PendingReveal.objects.filter(created_at__lt=timezone.now() - REVEAL_MAX_AGE).delete()
+    pending = PendingReveal.objects.create(
+        token=credential_secrets.reveal_token(),
+        team=team,
+        user=actor,
+        credential_type=credential_type,
+        credential_pk=credential.pk,
+        ciphertext=ciphertext,
+    )
+    return pending, key
+
+
+def pending_reveal_take(*, pending: PendingReveal, key: str | None) -> str | None:
+    """The held secret, exactly once: the row is deleted, and the deletion that removed it
+    is the only one that may decrypt it, so concurrent requests (any worker, any server)
+    reveal it at most once.
+
+    None when another request took it first, when it is older than REVEAL_MAX_AGE or when
+    `key` does not open it; the row is gone then too, since nothing could ever open it.
+    """
+    taken, _ = PendingReveal.objects.filter(pk=pending.pk).delete()
+    if not taken or not key or pending.created_at < timezone.now() - REVEAL_MAX_AGE:
+        return None
+    return credential_secrets.unseal(
+        pending.ciphertext, key, max_age_seconds=int(REVEAL_MAX_AGE.total_seconds())
+    )
 
 
 # --- Preferences ---------------------------------------------------------------

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
 from credentials.admin import ReadOnlyAdmin, ReadOnlyMixin
 from tango_portal.models import Membership, SignupInvitation, Team, TeamActivity, User
@@ -26,6 +27,9 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """Users are deactivated here (`is_active`), never deleted: deleting one would silently
+    remove a team's last admin, which the portal's Users page refuses."""
+
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active"]
     search_fields = ["email", "full_name"]
@@ -38,6 +42,10 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
     )
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # Also drops the "Delete selected users" action from the list.
+        return False
 
 
 # --- Team membership records: read-only; the members services own every write ----------

@@ -132,11 +132,18 @@ class SignupInvitation(models.Model):
 
     Only the SHA-256 digest of the link's token is stored; the token itself is shown
     once to the admin who made it. A link works once, until `expires_at`, and not at
-    all once revoked (a newer link was made, or the member was removed).
+    all once revoked (a newer link was made, by any team, or the member was removed).
+    Which link may set an account's password is decided in one place:
+    tango_portal/members/services.py, `signup_links`.
+
+    `full_name` is the name this team's admin typed. An account nobody has used yet keeps
+    no name of its own (several teams may have typed different ones), so each team sees
+    its own and the sign-up form offers the one of the link being used.
     """
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="signup_invitations")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signup_invitations")
+    full_name = models.CharField("name typed by the admin", max_length=150, blank=True)
     token_digest = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -208,3 +215,20 @@ class TeamActivity(chain.ChainedRecord):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.subject_email}"
+
+
+class ChainCheckpoint(chain.SignedCheckpoint):
+    """A signed head of one team's chain of one record. Append-only, database included.
+
+    Written by `chain.sign_head` at every history export and by the daily
+    `sign_history_checkpoints`; checked by `verify_history` with the public key only.
+    """
+
+    class Meta:
+        verbose_name = "signed chain checkpoint"
+        verbose_name_plural = "signed chain checkpoints"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["record", "team", "head_id"], name="chaincheckpoint_head")]
+
+    def __str__(self) -> str:
+        return f"{self.record} of team {self.team_id} up to row {self.head_id}"

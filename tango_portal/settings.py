@@ -141,6 +141,17 @@ else:
         }
     }
 
+# --- The client's address behind a load balancer ------------------------------
+
+# How many proxies (load balancers, CDNs) stand in front of the app servers, each
+# appending the address it saw to X-Forwarded-For: one AWS ALB is 1. Off (0) by
+# default, when the socket peer is the client and X-Forwarded-For is ignored. Only
+# set it when the app servers can be reached through those proxies alone.
+# tango_portal.core.http.client_ip reads it, for every throttle, log and history row.
+TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT") or "0")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("DJANGO_TRUSTED_PROXY_COUNT must be 0 (no proxy) or more.")
+
 # --- Identity and passwords -------------------------------------------------
 
 AUTH_USER_MODEL = "tango_portal.User"
@@ -177,6 +188,8 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The same address as everything else (TRUSTED_PROXY_COUNT, read at each request).
+AXES_CLIENT_IP_CALLABLE = "tango_portal.core.http.client_ip"
 
 # --- Sessions, cookies and transport security ---------------------------------
 
@@ -252,14 +265,40 @@ TOKEN_AUDIENCES = {
     "https://api.tangocard.com/": int(TOKEN_LIFETIME.total_seconds()),
     "https://api.bhn.com/fiveminute": 300,
 }
+# A token that lives no longer than TOKEN_RENEWAL_WINDOW (the five-minute audience) is
+# renewed only in its last TOKEN_SHORT_RENEWAL_WINDOW instead (one 300-second token per
+# four minutes). Revoked tokens count for both rules.
+TOKEN_SHORT_RENEWAL_WINDOW = timedelta(
+    seconds=int(os.environ.get("TOKEN_SHORT_RENEWAL_WINDOW_SECONDS", "60"))
+)
 TOKEN_DEFAULT_AUDIENCE = "https://api.tangocard.com/"  # noqa: S105
 TOKEN_SCOPES = ["raas.all"]
+# Failed token requests allowed per window, per failing key, each from one address:
+# a client ID; a service account (client ID + username); a username.
 TOKEN_FAILURE_LIMIT = int(os.environ.get("TOKEN_FAILURE_LIMIT", "10"))
+# ... and from one address whatever it presents (several integrations often share one).
+TOKEN_FAILURE_ADDRESS_LIMIT = int(os.environ.get("TOKEN_FAILURE_ADDRESS_LIMIT", "50"))
 TOKEN_FAILURE_WINDOW = timedelta(minutes=15)
 
 # Client credentials created before this date may use the client-credentials grant.
 OAUTH_LEGACY_CUTOFF = "2025-05-14"
 OAUTH_MIGRATION_DEADLINE = "2025-11-14"
+
+# --- History tamper evidence --------------------------------------------------
+
+# The chains' heads are signed with an Ed25519 key kept outside the database, so that
+# someone with SQL access alone cannot rewrite history and re-sign it. Each is PEM, or
+# base64 of the 32 raw bytes; give the value itself or the path of a file holding it.
+# The signer (the app, `sign_history_checkpoints`) needs the private key; `verify_history`
+# and auditors need only the public one.
+HISTORY_SIGNING_KEY = os.environ.get("HISTORY_SIGNING_KEY", "")
+HISTORY_SIGNING_KEY_FILE = os.environ.get("HISTORY_SIGNING_KEY_FILE", "")
+HISTORY_VERIFY_KEY = os.environ.get("HISTORY_VERIFY_KEY", "")
+HISTORY_VERIFY_KEY_FILE = os.environ.get("HISTORY_VERIFY_KEY_FILE", "")
+
+# Opening a credential's detail records "viewed" at most once per user, credential and
+# HISTORY_VIEW_INTERVAL, so that reloads (or a cross-site link) cannot flood history.
+HISTORY_VIEW_INTERVAL = timedelta(hours=1)
 
 # --- Logging ------------------------------------------------------------------
 
@@ -269,8 +308,17 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"no_request": {"()": "tango_portal.core.log_filters.NoRequestDetails"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
+        # Tracebacks of 500s (with debug off, nothing else records them), stripped of the
+        # request before any handler sees the record.
+        "django.request": {
+            "handlers": ["console"],
+            "level": "ERROR",
+            "filters": ["no_request"],
+            "propagate": False,
+        },
         "tango_portal.security": {"handlers": ["console"], "level": "INFO", "propagate": True},
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": True},
         # oauthlib logs issued tokens (plaintext) at DEBUG: never let that level through.

@@ -13,6 +13,7 @@ from django.db import DatabaseError, connection, transaction
 TRIGGER_MIGRATIONS = {
     "credentials_credentialhistory": "credentials.migrations.0003_history_append_only",
     "tango_portal_teamactivity": "tango_portal.migrations.0003_team_activity_append_only",
+    "tango_portal_chaincheckpoint": "tango_portal.migrations.0004_chain_checkpoints",
 }
 
 

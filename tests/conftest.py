@@ -20,9 +20,10 @@ from tango_portal.members import services as members_services
 from tango_portal.models import Membership, Team, TeamActivity, User
 from tests.append_only import drop_triggers, install_triggers
 from tests.factories import PASSWORD, MembershipFactory, TeamFactory
+from tests.history_keys import history_keys  # noqa: F401  (a fixture for every test)
 
 HISTORY_TABLE = "credentials_credentialhistory"
-APPEND_ONLY_TABLES = [HISTORY_TABLE, "tango_portal_teamactivity"]
+APPEND_ONLY_TABLES = [HISTORY_TABLE, "tango_portal_teamactivity", "tango_portal_chaincheckpoint"]
 CHROMIUM = "/usr/bin/chromium"
 
 Role = Membership.Role
@@ -181,6 +182,18 @@ def is_fragment(response: HttpResponse) -> bool:
 
 def no_store(response: HttpResponse) -> bool:
     return "no-store" in response.get("Cache-Control", "")
+
+
+def revealed(client: Client, posted: HttpResponse) -> HttpResponse:
+    """The one-time page a create POST sent the browser to: a 303's Location, or htmx's
+    HX-Redirect, opened with the key cookie the POST set (the client keeps it)."""
+    if posted.get("HX-Redirect"):
+        url = posted["HX-Redirect"]
+    else:
+        assert posted.status_code == HTTPStatus.SEE_OTHER, posted.status_code
+        url = posted["Location"]
+    assert "/reveal/" in url, url
+    return client.get(url)
 
 
 def plain_and_htmx(

@@ -13,7 +13,7 @@ from django.db import connection
 
 from credentials.models import ApiKey, CredentialHistory, OAuthClient, ServiceAccount
 from tango_portal.models import Membership
-from tests.conftest import client_for
+from tests.conftest import client_for, revealed
 from tests.test_team_isolation import PARAM, url_patterns
 
 pytestmark = pytest.mark.django_db
@@ -36,15 +36,23 @@ def make_every_secret(admin_client, team) -> set[str]:
     """Run each flow that shows a secret once; return the secrets the pages showed."""
     shown: set[str] = set()
     base = "/team/api-credentials"
-    response = admin_client.post(f"{base}/service-accounts/create/", {"display_name": "Leak check"})
-    assert response.status_code == HTTPStatus.OK
-    shown |= secrets_in(response.content.decode())
-    response = admin_client.post(f"{base}/clients/generate/", {"display_name": "Leak check"})
-    assert response.status_code == HTTPStatus.OK
-    shown |= secrets_in(response.content.decode())
-    response = admin_client.post(f"{base}/api-keys/generate/", {"platform_name": "Leak check"})
-    assert response.status_code == HTTPStatus.OK
-    shown |= secrets_in(response.content.decode())
+    creates = [
+        (f"{base}/service-accounts/create/", {"display_name": "Leak check"}, {}),
+        (f"{base}/clients/generate/", {"display_name": "Leak check"}, {}),
+        # The API keys section's own form posts by htmx.
+        (f"{base}/api-keys/generate/", {"platform_name": "Leak check"}, {"HX-Request": "true"}),
+    ]
+    for url, data, headers in creates:
+        posted = admin_client.post(url, data, headers=headers)
+        # The POST's answer sends the browser on and shows nothing: no body, header or URL
+        # with a secret; the one-time page it leads to shows it, and only the first time.
+        assert not secrets_in(posted.content.decode() + repr(posted.items()))
+        response = revealed(admin_client, posted)
+        assert response.status_code == HTTPStatus.OK
+        shown |= secrets_in(response.content.decode())
+        again = admin_client.get(response.request["PATH_INFO"])
+        assert again.status_code == HTTPStatus.GONE
+        assert not secrets_in(again.content.decode())
     response = admin_client.post(
         "/team/users/add/", {"email": "newcomer@example.com", "full_name": "New Comer"}
     )

@@ -2,17 +2,28 @@
 
 Failed client authentications and failed service-account logins are counted in
 Django's cache, which is Redis when REDIS_URL is set, so every app-server process
-shares the same counters (INCR is atomic there). Counters are fixed windows of
-TOKEN_FAILURE_WINDOW; once one reaches TOKEN_FAILURE_LIMIT, further requests that
-match it get 429 with Retry-After until the window ends, before any secret is checked.
+shares the same counters. Counters are fixed windows of TOKEN_FAILURE_WINDOW.
 
-Three counters, all keyed with the caller's address:
+Four keys, each with the caller's address (`tango_portal.core.http.client_ip`):
 
-- the client ID presented, from that address (limit TOKEN_FAILURE_LIMIT);
-- the service-account username presented, from that address (same limit);
-- the address itself, whatever it presents (ADDRESS_LIMIT_FACTOR times the limit:
-  one address guessing across many client IDs or usernames, with room for the
-  several integrations that often share one egress address).
+- the client ID presented (limit TOKEN_FAILURE_LIMIT);
+- the service account presented, client ID + username (same limit);
+- the username presented, through whatever client ID (same limit);
+- the address itself, whatever it presents (TOKEN_FAILURE_ADDRESS_LIMIT: one address
+  guessing across many client IDs or usernames, with room for the several
+  integrations that often share one egress address).
+
+Only the failing key is throttled: a wrong service-account password counts against
+that account, its username and the address, not against the client, whose secret was
+right. So one misconfigured server cannot lock out the client's other service
+accounts. A wrong client secret counts against everything the request presented.
+
+Counting comes first, atomically (`cache.add` then `cache.incr`): `reserve` counts the
+attempt against every key it presents and refuses it, before any secret is checked,
+if that takes any key past its limit; `Reservation.settle` then gives back what the
+outcome did not earn (everything, for a success). However many requests race, no more
+than the limit of them get checked. A refused attempt gives its counts back too, so
+hammering a locked key does not fill the address's counter.
 
 There is deliberately no counter for a client ID or username on its own. Client
 secrets and service-account passwords are 256-bit random values, so spreading guesses
@@ -23,16 +34,19 @@ address keeps a legitimate client working whatever happens at other addresses.
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
 KEY_PREFIX = "oauth-failures"
-ADDRESS_LIMIT_FACTOR = 5
+# Counters outlive their window this long, so that a slow attempt can still give back.
+GRACE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,29 @@ class Presented:
     address: str | None
     client_id: str | None = None
     username: str | None = None
+
+
+class Outcome(enum.Enum):
+    """What checking the attempt showed, and so which keys it counts against."""
+
+    OK = "ok"  # succeeded, or failed for a reason that is not a guessed secret
+    CLIENT_FAILED = "client_failed"  # wrong client secret (invalid_client)
+    ACCOUNT_FAILED = "account_failed"  # right client, wrong service account (invalid_grant)
+
+
+class _Kind(enum.Enum):
+    CLIENT = "client"
+    ACCOUNT = "account"
+    USERNAME = "user"
+    ADDRESS = "addr"
+
+
+# The keys each outcome keeps counted; the rest are given back.
+_KEPT = {
+    Outcome.OK: frozenset[_Kind](),
+    Outcome.CLIENT_FAILED: frozenset(_Kind),
+    Outcome.ACCOUNT_FAILED: frozenset({_Kind.ACCOUNT, _Kind.USERNAME, _Kind.ADDRESS}),
+}
 
 
 def _window_seconds() -> int:
@@ -57,18 +94,6 @@ def _part(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def _limits(presented: Presented, window: int) -> dict[str, int]:
-    """Each counter this request matches, and the failures it allows per window."""
-    limit = settings.TOKEN_FAILURE_LIMIT
-    address = _part(presented.address or "unknown")
-    limits = {f"{KEY_PREFIX}:{window}:addr:{address}": limit * ADDRESS_LIMIT_FACTOR}
-    if presented.client_id:
-        limits[f"{KEY_PREFIX}:{window}:client:{_part(presented.client_id)}:{address}"] = limit
-    if presented.username:
-        limits[f"{KEY_PREFIX}:{window}:user:{_part(presented.username)}:{address}"] = limit
-    return limits
-
-
 def _current_window() -> tuple[int, int]:
     """The current window's index and the seconds left in it."""
     length = _window_seconds()
@@ -77,25 +102,77 @@ def _current_window() -> tuple[int, int]:
     return index, max(1, math.ceil((index + 1) * length - now))
 
 
-def retry_after(presented: Presented) -> int | None:
-    """Seconds until this caller may try again, or None if it is not throttled."""
-    index, remaining = _current_window()
-    limits = _limits(presented, index)
-    counts = cache.get_many(list(limits))
-    if any(isinstance(count, int) and count >= limits[key] for key, count in counts.items()):
-        return remaining
-    return None
+def _keys(presented: Presented, window: int) -> dict[_Kind, tuple[str, int]]:
+    """Each key this request presents: its cache key and the failures it allows."""
+    limit = settings.TOKEN_FAILURE_LIMIT
+    address = _part(presented.address or "unknown")
+    base = f"{KEY_PREFIX}:{window}"
+    # Narrowest first: an attempt refused by its own key barely touches the wider ones.
+    keys: dict[_Kind, tuple[str, int]] = {}
+    if presented.client_id and presented.username:
+        account = _part(f"{presented.client_id}\0{presented.username}")
+        keys[_Kind.ACCOUNT] = (f"{base}:account:{account}:{address}", limit)
+    if presented.client_id:
+        keys[_Kind.CLIENT] = (f"{base}:client:{_part(presented.client_id)}:{address}", limit)
+    if presented.username:
+        keys[_Kind.USERNAME] = (f"{base}:user:{_part(presented.username)}:{address}", limit)
+    keys[_Kind.ADDRESS] = (f"{base}:addr:{address}", settings.TOKEN_FAILURE_ADDRESS_LIMIT)
+    return keys
 
 
-def record_failure(presented: Presented) -> None:
-    """Count one failed authentication against every counter this request matches."""
+def _increment(key: str, timeout: int) -> int:
+    """Add one to a counter atomically and return the new count."""
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:
+        # Expired between add and incr (the window just ended): start afresh.
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+def _give_back(keys: list[str]) -> None:
+    for key in keys:
+        # ValueError: the window (and its grace) is over, nothing left to give back to.
+        with contextlib.suppress(ValueError):
+            cache.decr(key)
+
+
+@dataclass
+class Reservation:
+    """One attempt, counted against every key it presents until `settle` says otherwise."""
+
+    retry_after: int | None
+    _counted: dict[_Kind, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def refused(self) -> bool:
+        return self.retry_after is not None
+
+    def settle(self, outcome: Outcome) -> None:
+        """Keep the counts this outcome earned and give back the rest (once)."""
+        kept = _KEPT[outcome]
+        _give_back([key for kind, key in self._counted.items() if kind not in kept])
+        self._counted = {}
+
+
+def reserve(presented: Presented) -> Reservation:
+    """Count this attempt before any secret is checked; refused if a key is past its limit.
+
+    A refused reservation has already given its counts back and carries the seconds
+    until the window ends. An accepted one must be settled with the outcome.
+    """
     index, remaining = _current_window()
-    # The key lives a little beyond its window so that late readers still see it.
-    timeout = remaining + 5
-    for key in _limits(presented, index):
-        cache.add(key, 0, timeout=timeout)
-        try:
-            cache.incr(key)
-        except ValueError:
-            # Expired between add and incr (the window just ended): start afresh.
-            cache.add(key, 1, timeout=timeout)
+    timeout = remaining + GRACE_SECONDS
+    counted: dict[_Kind, str] = {}
+    over = False
+    for kind, (key, limit) in _keys(presented, index).items():
+        counted[kind] = key
+        if _increment(key, timeout) > limit:
+            over = True
+            break
+    if over:
+        _give_back(list(counted.values()))
+        return Reservation(retry_after=remaining)
+    return Reservation(retry_after=None, _counted=counted)

@@ -56,6 +56,12 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     return unquote_plus(user), unquote_plus(password)
 
 
+def _has_nul(value: str) -> bool:
+    """PostgreSQL refuses NUL in text parameters, so a value holding one is never looked
+    up: it matches nothing, and fails like any other wrong value (counted by the throttle)."""
+    return "\x00" in value
+
+
 @functools.cache
 def _decoy_hash() -> str:
     hasher = services.service_account_password_hasher()
@@ -97,7 +103,7 @@ class PortalRequestValidator(RequestValidator):
             description = wrong_environment_description(value, what)
             if description:
                 raise InvalidClientError(description=description, request=request)
-        client = selectors.oauth_client_for_token(client_id=client_id)
+        client = None if _has_nul(client_id) else selectors.oauth_client_for_token(client_id=client_id)
         if client is None or not credential_secrets.digest_matches(secret, client.secret_digest):
             return False
         if not client.is_active:
@@ -155,7 +161,11 @@ class PortalRequestValidator(RequestValidator):
         description = wrong_environment_description(password, "service-account password")
         if description:
             raise InvalidGrantError(description=description, request=request)
-        account = selectors.service_account_for_token(team=client.team, username=username)
+        account = (
+            None
+            if _has_nul(username)
+            else selectors.service_account_for_token(team=client.team, username=username)
+        )
         if account is None:
             # As slow as a real check, so timing does not reveal which usernames exist.
             services.service_account_password_hasher().verify(password, _decoy_hash())

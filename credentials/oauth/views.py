@@ -32,7 +32,10 @@ from tango_portal.core.http import client_ip
 
 REALM = "Tango API"
 # Failures that mean someone presented a wrong secret: these feed the throttle.
-CREDENTIAL_FAILURES = {"invalid_client", "invalid_grant"}
+CREDENTIAL_FAILURES = {
+    "invalid_client": throttle.Outcome.CLIENT_FAILED,
+    "invalid_grant": throttle.Outcome.ACCOUNT_FAILED,
+}
 Triple = tuple[dict[str, str], str, int]
 
 
@@ -112,18 +115,23 @@ def _throttled_call(request: HttpRequest, endpoint_method: Any) -> tuple[Triple,
     if body is None:
         return _error_triple(InvalidRequestError(description="The request body must be UTF-8.")), {}
     presented, form = _presented(request, body)
-    wait = throttle.retry_after(presented)
-    if wait is not None:
+    reservation = throttle.reserve(presented)
+    if reservation.retry_after is not None:
         security_log.event(
             "token_throttled",
             request=request,
             client_id=presented.client_id,
             username=presented.username,
-            retry_after=wait,
+            retry_after=reservation.retry_after,
         )
-        return _error_triple(TooManyAttemptsError(retry_after=wait)), form
-    triple = _call(endpoint_method, request, body)
+        return _error_triple(TooManyAttemptsError(retry_after=reservation.retry_after)), form
+    try:
+        triple = _call(endpoint_method, request, body)
+    except BaseException:
+        reservation.settle(throttle.Outcome.OK)
+        raise
     error = _error_code(triple)
+    reservation.settle(CREDENTIAL_FAILURES.get(error or "", throttle.Outcome.OK))
     if error is not None:
         security_log.event(
             "token_request_failed",
@@ -132,8 +140,6 @@ def _throttled_call(request: HttpRequest, endpoint_method: Any) -> tuple[Triple,
             client_id=presented.client_id,
             username=presented.username,
         )
-    if error in CREDENTIAL_FAILURES:
-        throttle.record_failure(presented)
     return triple, form
 
 

@@ -1,8 +1,8 @@
 """Legacy Basic-auth API keys: list (masked), generate (key shown once), deactivate.
 
 The pages are the ones client credentials have too (credentials.views.lifecycle); this
-module says what is an API key's own. A plaintext API key exists only in the response
-to the POST that generated it.
+module says what is an API key's own. A plaintext API key exists only in the one-time
+reveal page the generate POST redirects to.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 
 from credentials import permissions, selectors, services
 from credentials.forms import ApiKeyForm
 from credentials.tables.api_keys import ApiKeyTable, DeactivatedApiKeyTable
+from credentials.views import reveal
 from credentials.views.lifecycle import CredentialPages
 from tango_portal.models import Membership
 
@@ -40,6 +42,12 @@ PAGES = CredentialPages(
     name="key",
     create=services.api_key_create,
     shown=lambda key, plaintext: {"key": key, "api_key": plaintext},
+    gone=reveal.Gone(
+        what="API key",
+        if_lost="generate a new key, switch your integration to it, and deactivate this one",
+        link_label="See your API keys",
+    ),
+    credential_url=lambda key: reverse("credentials:api_keys:list"),
     form=_form,
     active=selectors.api_keys_active,
     max_active=services.MAX_ACTIVE_API_KEYS,

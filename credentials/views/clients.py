@@ -3,7 +3,7 @@
 List, generate and deactivate are the pages API keys have too (credentials.views.lifecycle);
 this module says what is a client's own, and has its detail and rename pages. Each view
 renders the whole page, or only its `{% partialdef %}` when htmx asks. A plaintext client
-secret exists only in the response to the POST that generated it.
+secret exists only in the one-time reveal page the generate POST redirects to.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -25,6 +25,7 @@ from credentials import permissions, selectors, services
 from credentials.forms import DisplayNameForm
 from credentials.models import OAuthClient
 from credentials.tables.clients import DeactivatedOAuthClientTable, OAuthClientTable, needs_rotation
+from credentials.views import reveal
 from credentials.views.common import credentials_view, page_context
 from credentials.views.lifecycle import CredentialPages
 from tango_portal.core.http import client_ip, is_htmx, template_for
@@ -141,6 +142,12 @@ PAGES = CredentialPages(
     # Refused when the team is not enabled for OAuth or already has the most active.
     create=services.oauth_client_create,
     shown=lambda client, secret: {"client": client, "client_secret": secret},
+    gone=reveal.Gone(
+        what="client secret",
+        if_lost="generate new client credentials, switch your servers to them, and deactivate these",
+        link_label="Open the client credentials",
+    ),
+    credential_url=lambda client: reverse("credentials:clients:detail", kwargs={"pk": client.pk}),
     form=DisplayNameForm,
     active=selectors.oauth_clients_active,
     max_active=services.MAX_ACTIVE_CLIENTS,

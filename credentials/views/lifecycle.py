@@ -15,20 +15,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import Table
 
 from credentials import services
 from credentials.forms import ConfirmForm
 from credentials.models import ApiKey, OAuthClient
+from credentials.views import reveal
 from credentials.views.common import credentials_view, page_context
 from tango_portal.accounts.sudo import sudo_required
-from tango_portal.core.http import client_ip, is_htmx, no_store, template_for
+from tango_portal.core.http import client_ip, is_htmx, template_for
 from tango_portal.models import Membership, Team
 
 # A write of credentials/services.py. The pages pass what every call shares (actor,
@@ -44,7 +46,7 @@ def _no_more_context(membership: Membership, credential: Any) -> Mapping[str, An
 class CredentialPages[C: (OAuthClient, ApiKey)]:
     """One type of secret-bearing credential, as the shared pages need to know it.
 
-    `app` is its URL namespace (credentials:<app>:list, :generate, :deactivate) and its
+    `app` is its URL namespace (credentials:<app>:list, :generate, :reveal, :deactivate) and its
     template folder: credentials/<app>/list.html, generate.html, created.html and
     deactivate.html, whose partials (`list_partial`, then generate, created and confirm)
     answer htmx. `name` is what those templates call one credential, and the keyword its
@@ -54,9 +56,13 @@ class CredentialPages[C: (OAuthClient, ApiKey)]:
     app: str
     name: str
     # Generating: `create` returns (credential, secret) and takes the form's fields as
-    # its keywords; `shown` is the created page's context of the two.
+    # its keywords; `shown` is the created page's context of the two, which the one-time
+    # reveal page renders. `gone` is what that page says once it was shown, with a link
+    # to `credential_url`.
     create: Service
     shown: Callable[[C, str], Mapping[str, Any]]
+    gone: reveal.Gone
+    credential_url: Callable[[C], str]
     form: Callable[[QueryDict | None], forms.Form]
     active: Callable[..., QuerySet[C]]
     max_active: int
@@ -72,11 +78,12 @@ class CredentialPages[C: (OAuthClient, ApiKey)]:
     list_partial: str
 
     def urls(self) -> list[URLPattern]:
-        """The three shared pages, under the URL names the templates reverse."""
+        """The four shared pages, under the URL names the templates reverse."""
         kwargs = {"pages": self}
         return [
             path("", list_view, kwargs, name="list"),
             path("generate/", generate_view, kwargs, name="generate"),
+            path("<int:pk>/reveal/<str:token>/", reveal_view, kwargs, name="reveal"),
             path("<int:pk>/deactivate/", deactivate_view, kwargs, name="deactivate"),
         ]
 
@@ -147,23 +154,28 @@ def list_view(request: HttpRequest, membership: Membership, pages: CredentialPag
 
 @require_http_methods(["GET", "POST"])
 @credentials_view("manage")
+# The credential and the one hold of its secret commit together, or neither does.
+@transaction.atomic
 def generate_view(request: HttpRequest, membership: Membership, pages: CredentialPages[Any]) -> HttpResponse:
-    """GET: the form. POST: generate a credential and show its secret in this response only.
+    """GET: the form. POST: generate a credential, then redirect to the page that shows its
+    secret once (credentials.views.reveal), so that Back or reload never resubmits the form.
 
-    The created page is the POST's own answer (never a redirect) and is marked no-store,
-    so that no later request, cache or back button shows the secret again. A refusal
-    (OAuth not enabled, the most allowed already active) creates nothing: the form
+    An htmx POST (the form in the API keys section) is told to load that page whole. A
+    refusal (OAuth not enabled, the most allowed already active) creates nothing: the form
     again, with why, as a 409.
     """
     form = pages.form(_posted(request))
     created, error, status = _submit(
         request,
         form,
-        lambda fields: pages.shown(*_as_actor(request, membership, pages.create, **fields)),
+        lambda fields: _as_actor(request, membership, pages.create, **fields),
         services.CredentialError,
     )
     if created is not None:
-        return no_store(pages.render(request, "created", "created", page_context(membership, **created)))
+        credential, secret = created
+        return reveal.redirect_to_reveal(
+            request, membership, credential, secret, url_name=f"credentials:{pages.app}:reveal"
+        )
     active_count = pages.active(team=membership.team).count()
     context = page_context(
         membership,
@@ -174,6 +186,26 @@ def generate_view(request: HttpRequest, membership: Membership, pages: Credentia
         max_active=pages.max_active,
     )
     return pages.render(request, "generate", "generate", context, status)
+
+
+@require_GET
+@credentials_view("manage")
+def reveal_view(
+    request: HttpRequest, membership: Membership, pk: int, token: str, pages: CredentialPages[Any]
+) -> HttpResponse:
+    """The new credential's secret, to its creator, once (no-store); 410 ever after."""
+    credential = pages.get(team=membership.team, pk=pk, include_deactivated=True)
+    return reveal.reveal(
+        request,
+        membership,
+        credential,
+        token,
+        show=lambda secret: pages.render(
+            request, "created", "created", page_context(membership, **pages.shown(credential, secret))
+        ),
+        gone=pages.gone,
+        credential_url=pages.credential_url(credential),
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,5 +1,8 @@
 """OAuth service accounts: list, create (password shown once), detail, rename, delete.
 
+The password is shown by the one-time reveal page the create POST redirects to
+(credentials.views.reveal).
+
 Every page works as plain links and forms; htmx only swaps fragments of the same
 templates (`template.html#partial`) when the request comes from htmx.
 """
@@ -13,6 +16,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -24,10 +28,11 @@ from credentials import permissions, selectors, services
 from credentials.forms import ConfirmForm, DisplayNameForm
 from credentials.models import ServiceAccount
 from credentials.tables.service_accounts import ServiceAccountTable
+from credentials.views import reveal
 from credentials.views.common import credentials_view, page_context
 from credentials.views.lifecycle import redirect_after
 from tango_portal.accounts.sudo import sudo_required
-from tango_portal.core.http import client_ip, is_htmx, no_store, template_for
+from tango_portal.core.http import client_ip, is_htmx, template_for
 from tango_portal.models import Membership
 
 app_name = "service_accounts"
@@ -126,10 +131,8 @@ def _already_created(request: HttpRequest, membership: Membership, pk: int) -> H
 @require_http_methods(["GET", "POST"])
 @credentials_view("manage")
 def service_account_create(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """GET: the create form. POST: create, and show the password in this response only.
-
-    The password page is rendered by the POST itself (never a redirect), so no later
-    request can show it again; it is marked no-store so that no cache keeps it.
+    """GET: the create form. POST: create, then redirect (303) to the page that shows the
+    password once, so that Back or reload never asks to resubmit the form.
     """
     if request.method == "GET":
         return _create_page(request, membership, DisplayNameForm())
@@ -142,19 +145,54 @@ def service_account_create(request: HttpRequest, membership: Membership) -> Http
     if key and (pk := _remembered_account(request, key)) is not None:
         return _already_created(request, membership, pk)
     try:
-        account, password = services.service_account_create(
-            actor=membership.user,
-            team=membership.team,
-            display_name=form.cleaned_data["display_name"],
-            ip_address=client_ip(request),
-        )
+        # The account and the one hold of its password commit together: no account is
+        # left whose password nobody can ever see.
+        with transaction.atomic():
+            account, password = services.service_account_create(
+                actor=membership.user,
+                team=membership.team,
+                display_name=form.cleaned_data["display_name"],
+                ip_address=client_ip(request),
+            )
+            response = reveal.redirect_to_reveal(
+                request, membership, account, password, url_name="credentials:service_accounts:reveal"
+            )
     except services.CredentialError as error:
         return _create_page(request, membership, form, error=str(error), status=HTTPStatus.CONFLICT)
     if key:
         _remember_create_key(request, key, account)
-    # Named on the create page: nothing on this page can fail and take the password away.
-    context = page_context(membership, account=account, password=password)
-    return no_store(render(request, "credentials/service_accounts/created.html", context))
+    return response
+
+
+REVEAL_GONE = reveal.Gone(
+    what="password",
+    if_lost="create a new service account, switch your servers to it, and delete this one",
+    link_label="Open the service account",
+)
+
+
+@require_GET
+@credentials_view("manage")
+def service_account_reveal(request: HttpRequest, membership: Membership, pk: int, token: str) -> HttpResponse:
+    """The new account's password, to its creator, once (no-store); 410 ever after.
+
+    Named on the create page: nothing on this page can fail and take the password away.
+    """
+    account = selectors.service_account_get(team=membership.team, pk=pk, include_deleted=True)
+
+    def show(password: str) -> HttpResponse:
+        context = page_context(membership, account=account, password=password)
+        return render(request, "credentials/service_accounts/created.html", context)
+
+    return reveal.reveal(
+        request,
+        membership,
+        account,
+        token,
+        show=show,
+        gone=REVEAL_GONE,
+        credential_url=reverse("credentials:service_accounts:detail", kwargs={"pk": account.pk}),
+    )
 
 
 def _detail_context(
@@ -322,6 +360,7 @@ urlpatterns = [
     path("", service_account_list, name="list"),
     path("create/", service_account_create, name="create"),
     path("<int:pk>/", service_account_detail, name="detail"),
+    path("<int:pk>/reveal/<str:token>/", service_account_reveal, name="reveal"),
     path("<int:pk>/rename/", service_account_rename, name="rename"),
     path("<int:pk>/delete/", service_account_delete, name="delete"),
 ]

@@ -9,18 +9,34 @@ A chain stays a chain only if one team's rows are appended one after another. `a
 therefore takes the `LockedTeam` that `lock_team` returns: the service that writes locks
 the team once, first in its transaction, and every row it appends links to the head read
 under that lock.
+
+A chain alone proves nothing to someone who can rewrite every row and recompute every hash
+(plain SHA-256 needs no key). So the heads are signed: a `ChainCheckpoint` is (record,
+team, head id, head hash, signed at) signed with an Ed25519 key that is held outside the
+database (`HISTORY_SIGNING_KEY` or `HISTORY_SIGNING_KEY_FILE`). `verify` checks each
+checkpoint with the public key only (`HISTORY_VERIFY_KEY` or `HISTORY_VERIFY_KEY_FILE`) and
+that the chain still passes through the head it signed, so an auditor can check without
+being able to forge, and a rewritten chain no longer matches what was signed before.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, cast
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
@@ -210,6 +226,259 @@ def head(record: type[ChainedRecord], team_id: int) -> str:
     return newest or GENESIS
 
 
+# --- Signed checkpoints of the heads -----------------------------------------------
+
+# Signed with every checkpoint, so that a signature over these bytes means nothing elsewhere.
+CHECKPOINT_CONTEXT = "tango-portal chain checkpoint v1"
+CHECKPOINT_FIELDS = ("context", "record", "team_id", "head_id", "head_hash", "signed_at", "key_id")
+
+
+class SigningKeyMissing(ImproperlyConfigured):
+    """The key a signature needs (private to sign, public to verify) is not configured."""
+
+
+def _key_text(setting: str) -> bytes | None:
+    """The key named by `setting` (the value itself) or `setting`_FILE (a file holding it)."""
+    value = str(getattr(settings, setting, "") or "").strip()
+    path = str(getattr(settings, f"{setting}_FILE", "") or "").strip()
+    if value and path:
+        raise ImproperlyConfigured(f"Set {setting} or {setting}_FILE, not both.")
+    if path:
+        try:
+            return Path(path).read_bytes().strip()
+        except OSError as error:
+            raise ImproperlyConfigured(f"{setting}_FILE cannot be read: {error.strerror}.") from None
+    return value.encode() if value else None
+
+
+def _raw_or_pem(setting: str, text: bytes) -> bytes | None:
+    """The 32 raw key bytes if `text` is base64 of them, None if it is PEM."""
+    if text.startswith(b"-----BEGIN"):
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        # Never echo the value: it may be a private key.
+        raise ImproperlyConfigured(f"{setting} must be a PEM Ed25519 key or base64 of its 32 raw bytes.")
+    return raw
+
+
+def signing_key() -> Ed25519PrivateKey:
+    """The Ed25519 private key that signs checkpoints; SigningKeyMissing if none is set."""
+    text = _key_text("HISTORY_SIGNING_KEY")
+    if text is None:
+        raise SigningKeyMissing(
+            "No history signing key: set HISTORY_SIGNING_KEY or HISTORY_SIGNING_KEY_FILE."
+        )
+    raw = _raw_or_pem("HISTORY_SIGNING_KEY", text)
+    if raw is not None:
+        return Ed25519PrivateKey.from_private_bytes(raw)
+    try:
+        key = serialization.load_pem_private_key(text, password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ImproperlyConfigured("HISTORY_SIGNING_KEY is not an unencrypted Ed25519 private key.")
+    return key
+
+
+def verify_key() -> Ed25519PublicKey:
+    """The Ed25519 public key that checks checkpoints; SigningKeyMissing if none is set.
+
+    Only the public key: whoever verifies cannot sign, so an auditor given it cannot forge.
+    """
+    text = _key_text("HISTORY_VERIFY_KEY")
+    if text is None:
+        raise SigningKeyMissing(
+            "No history verify key: set HISTORY_VERIFY_KEY or HISTORY_VERIFY_KEY_FILE "
+            "(the public half of the signing key)."
+        )
+    raw = _raw_or_pem("HISTORY_VERIFY_KEY", text)
+    if raw is not None:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    try:
+        key = serialization.load_pem_public_key(text)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ImproperlyConfigured("HISTORY_VERIFY_KEY is not an Ed25519 public key.")
+    return key
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    """A short name for a public key: the start of the SHA-256 of its raw bytes."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def record_label(record: type[ChainedRecord]) -> str:
+    """How a checkpoint names its record: the model's label, e.g. credentials.credentialhistory."""
+    return record._meta.label_lower
+
+
+def chained_records() -> list[type[ChainedRecord]]:
+    """Every concrete record that is a chain (credential history, team activity), by label."""
+    found = [model for model in apps.get_models() if issubclass(model, ChainedRecord)]
+    return sorted(found, key=record_label)
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """A checkpoint as data: what was signed, the signature, and where it was read from.
+
+    The same whether it comes from the database or from a file an auditor kept (an
+    export, the daily signing job's log), so both are checked by the one `verify`.
+    """
+
+    record: str
+    team_id: int
+    head_id: int
+    head_hash: str
+    signed_at: datetime
+    key_id: str
+    signature: str
+    source: str = ""
+
+    def message(self) -> bytes:
+        """The bytes the signature covers."""
+        return canonical(
+            {
+                "context": CHECKPOINT_CONTEXT,
+                "record": self.record,
+                "team_id": self.team_id,
+                "head_id": self.head_id,
+                "head_hash": self.head_hash,
+                "signed_at": self.signed_at,
+                "key_id": self.key_id,
+            },
+            CHECKPOINT_FIELDS,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """The checkpoint as an export or a log carries it (ASCII-safe JSON values)."""
+        return {
+            "record": self.record,
+            "team_id": self.team_id,
+            "head_id": self.head_id,
+            "head_hash": self.head_hash,
+            "signed_at": self.signed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "key_id": self.key_id,
+            "signature": self.signature,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, source: str) -> SignedHead:
+        """Read one back; ValueError if it is not a checkpoint."""
+        try:
+            signed_at = datetime.strptime(str(data["signed_at"]), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+            return cls(
+                record=str(data["record"]),
+                team_id=int(data["team_id"]),
+                head_id=int(data["head_id"]),
+                head_hash=str(data["head_hash"]),
+                signed_at=signed_at,
+                key_id=str(data["key_id"]),
+                signature=str(data["signature"]),
+                source=source,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{source}: not a history checkpoint ({error}).") from None
+
+    def misfit(self, public: Ed25519PublicKey) -> str:
+        """Why the signature does not hold for `public`; "" if it does."""
+        expected = key_id(public)
+        if self.key_id != expected:
+            return f"it names signing key {self.key_id}, not the verify key {expected}"
+        try:
+            public.verify(base64.b64decode(self.signature, validate=True), self.message())
+        except (InvalidSignature, binascii.Error, ValueError):
+            return "its signature does not verify (it was forged or changed)"
+        return ""
+
+
+class SignedCheckpoint(AppendOnlyModel):
+    """A stored `SignedHead`: append-only, like the records whose heads it signs.
+
+    Abstract here, so that the core imports no app; the identity app's ChainCheckpoint is
+    the one table (looked up by name in `_checkpoint_model`).
+    """
+
+    record = models.CharField(max_length=100)
+    team = models.ForeignKey("tango_portal.Team", on_delete=models.PROTECT, related_name="+")
+    head_id = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+
+    class Meta:
+        abstract = True
+
+    def as_signed(self) -> SignedHead:
+        return SignedHead(
+            record=self.record,
+            team_id=int(self.team_id),
+            head_id=self.head_id,
+            head_hash=self.head_hash,
+            signed_at=self.signed_at,
+            key_id=self.key_id,
+            signature=self.signature,
+            source=f"checkpoint id {self.pk}",
+        )
+
+
+def _checkpoint_model() -> type[SignedCheckpoint]:
+    return cast(type[SignedCheckpoint], apps.get_model("tango_portal", "ChainCheckpoint"))
+
+
+def head_row(record: type[ChainedRecord], team_id: int) -> tuple[int, str] | None:
+    """The id and hash of the team's newest row of `record`, or None if it has none."""
+    newest = (
+        record._default_manager.filter(team_id=team_id).order_by("-id").values_list("pk", "row_hash").first()
+    )
+    return (int(newest[0]), str(newest[1])) if newest else None
+
+
+def sign_head(
+    record: type[ChainedRecord], team_id: int, head: tuple[int, str] | None = None
+) -> SignedHead | None:
+    """Sign the team's head of `record` (or `head`, a row id and hash read earlier), and keep it.
+
+    None if the chain is empty: there is nothing to vouch for. If the newest checkpoint
+    already signs that head it is returned rather than signing again, so exporting often
+    adds no rows. SigningKeyMissing if no signing key is configured. No lock is needed:
+    rows are only ever appended, so a head that was in the chain stays in it.
+    """
+    key = signing_key()
+    head = head or head_row(record, team_id)
+    if head is None:
+        return None
+    head_id, head_hash = head
+    label = record_label(record)
+    model = _checkpoint_model()
+    public = key.public_key()
+    latest = model._default_manager.filter(record=label, team_id=team_id).order_by("-id").first()
+    if latest is not None and (latest.head_id, latest.head_hash) == (head_id, head_hash):
+        signed = latest.as_signed()
+        if not signed.misfit(public):
+            return signed
+    unsigned = SignedHead(label, team_id, head_id, head_hash, timezone.now(), key_id(public), "")
+    signature = base64.b64encode(key.sign(unsigned.message())).decode()
+    row = model(
+        record=label,
+        team_id=team_id,
+        head_id=head_id,
+        head_hash=head_hash,
+        signed_at=unsigned.signed_at,
+        key_id=unsigned.key_id,
+        signature=signature,
+    )
+    row.save()
+    return row.as_signed()
+
+
 @dataclass(frozen=True)
 class ChainReport:
     record: str
@@ -218,10 +487,14 @@ class ChainReport:
     head: str
     broken_row_id: int | None = None
     reason: str = ""
+    # The signed checkpoints checked (None: not checked, no verify key), and the first bad one.
+    checkpoints: int | None = None
+    signed_up_to: int | None = None
+    broken_checkpoint: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.broken_row_id is None
+        return self.broken_row_id is None and not self.broken_checkpoint
 
 
 def _misfit(row: Mapping[str, Any], previous: str, names: tuple[str, ...]) -> str:
@@ -233,16 +506,50 @@ def _misfit(row: Mapping[str, Any], previous: str, names: tuple[str, ...]) -> st
     return ""
 
 
-def verify(record: type[ChainedRecord], team_id: int) -> ChainReport:
+def checkpoints_of(record: type[ChainedRecord], team_id: int) -> list[SignedHead]:
+    """The team's stored checkpoints of `record`, oldest first."""
+    rows = _checkpoint_model()._default_manager.filter(record=record_label(record), team_id=team_id)
+    return [row.as_signed() for row in rows.order_by("id")]
+
+
+def verify(
+    record: type[ChainedRecord],
+    team_id: int,
+    *,
+    public_key: Ed25519PublicKey | None = None,
+    kept: Iterable[SignedHead] = (),
+) -> ChainReport:
     """Walk one team's rows of `record` in insertion order; stop at the first that does not fit.
 
     A changed row no longer matches its own hash; a removed row leaves its successor
-    pointing at a hash that is not its predecessor's.
+    pointing at a hash that is not its predecessor's. With `public_key`, every signed
+    checkpoint (stored ones and those `kept` outside the database) must carry a valid
+    signature and the chain must pass through the row id and hash it signed: a chain
+    rewritten and rehashed without the signing key fails at the first checkpoint after
+    the first changed row. Without it only the hashes are checked (`checkpoints` is None).
     """
     names = record.CHAINED_FIELDS
     label = str(record._meta.verbose_name_plural)
+    signed: list[SignedHead] = []
+    if public_key is not None:
+        signed = [*checkpoints_of(record, team_id), *kept]
+        signed = [one for one in signed if one.record == record_label(record) and one.team_id == team_id]
+        signed.sort(key=lambda one: one.head_id)
+    pending = iter(signed)
+    upcoming = next(pending, None)
+    signed_up_to: int | None = None
     previous = GENESIS
     count = 0
+
+    def report(**problem: Any) -> ChainReport:
+        checked = None if public_key is None else len(signed)
+        return ChainReport(
+            label, team_id, count, previous, checkpoints=checked, signed_up_to=signed_up_to, **problem
+        )
+
+    def bad_checkpoint(checkpoint: SignedHead, why: str) -> ChainReport:
+        return report(broken_checkpoint=f"{checkpoint.source} (head row id {checkpoint.head_id}): {why}")
+
     rows: Iterator[dict[str, Any]] = (
         record._default_manager.filter(team_id=team_id)
         .order_by("id")
@@ -253,6 +560,25 @@ def verify(record: type[ChainedRecord], team_id: int) -> ChainReport:
         count += 1
         reason = _misfit(row, previous, names)
         if reason:
-            return ChainReport(label, team_id, count, previous, row["id"], reason)
+            return report(broken_row_id=row["id"], reason=reason)
         previous = row["row_hash"]
-    return ChainReport(label, team_id, count, previous)
+        while public_key is not None and upcoming is not None and upcoming.head_id <= row["id"]:
+            why = upcoming.misfit(public_key)
+            if not why and upcoming.head_id < row["id"]:
+                why = "the row it signed is no longer in the chain (it was removed)"
+            if not why and upcoming.head_hash != row["row_hash"]:
+                why = (
+                    "the chain no longer passes through the head it signed "
+                    "(rows up to it were changed and their hashes recomputed)"
+                )
+            if why:
+                return bad_checkpoint(upcoming, why)
+            signed_up_to = row["id"]
+            upcoming = next(pending, None)
+    if public_key is not None and upcoming is not None:
+        why = (
+            upcoming.misfit(public_key)
+            or "the row it signed is no longer in the chain (the newest rows were removed)"
+        )
+        return bad_checkpoint(upcoming, why)
+    return report()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+import ipware
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -29,8 +31,27 @@ def no_store(response: HttpResponse) -> HttpResponse:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address as the (trusted) front proxy or the socket reports it."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The caller's address: the one place that decides it (throttles, axes, logs, history).
+
+    With `TRUSTED_PROXY_COUNT` off (0) that is the socket peer, and `X-Forwarded-For`
+    is ignored. With N proxies in front, the nearest is the socket peer and each of the
+    others appended the address it saw, so the client is the N-th entry from the right;
+    anything further left is whatever the client sent, and cannot change the answer. A
+    request that did not come through all N proxies keeps the socket peer.
+    """
+    peer = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return peer
+    # ipware counts only the proxies named in the header: the socket peer is not one.
+    address, _routable = ipware.get_client_ip(
+        request,
+        proxy_count=proxies - 1,
+        request_header_order=("HTTP_X_FORWARDED_FOR",),
+        strict=False,
+        algorithm="modern",
+    )
+    return address or peer
 
 
 GONE_MESSAGE = "That is no longer there: it may have been deleted in another tab or by someone else."

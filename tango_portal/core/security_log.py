@@ -16,6 +16,8 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from tango_portal.core.http import client_ip
+
 logger = logging.getLogger("tango_portal.security")
 
 _SECRET_WORDS = ("password", "secret", "token", "authorization", "api_key", "apikey", "key")
@@ -43,7 +45,7 @@ def event(
     """Log one security event with its structured fields."""
     record: dict[str, Any] = {"event": name}
     if request is not None:
-        record["ip"] = request.META.get("REMOTE_ADDR")
+        record["ip"] = client_ip(request)
         record["path"] = _clean(request.path)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db.models import BooleanField, Case, Exists, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, Case, CharField, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, NullIf
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -21,9 +22,18 @@ from tango_portal.models import Membership, SignupInvitation, Team, TeamActivity
 def members_for_team(*, team: Team) -> QuerySet[Membership]:
     """The team's members by name, each annotated with whether they still have to sign up
     (`signup_pending`), when their newest usable sign-up link expires (`signup_expires_at`,
-    None if there is none) and whether they belong to other teams too (`in_other_teams`,
-    which rules out new sign-up links: see members_services.signup_link_allowed).
+    None if there is none) and the name this team knows them by (`display_name`).
+
+    An account nobody has used yet has no name of its own: the team sees the name its own
+    admin typed (on its sign-up links), never one another team typed.
     """
+    typed_name = (
+        SignupInvitation.objects.filter(team=team, user=OuterRef("user"))
+        .exclude(full_name="")
+        .order_by("-created_at", "-id")
+        .values("full_name")[:1]
+    )
+    unused = Q(user__password__startswith=UNUSABLE_PASSWORD_PREFIX, user__last_login__isnull=True)
     usable_links = SignupInvitation.objects.filter(
         team=team,
         user=OuterRef("user"),
@@ -41,9 +51,13 @@ def members_for_team(*, team: Team) -> QuerySet[Membership]:
                 output_field=BooleanField(),
             ),
             signup_expires_at=Subquery(usable_links.values("expires_at")[:1]),
-            in_other_teams=Exists(Membership.objects.filter(user=OuterRef("user")).exclude(team=team)),
+            display_name=Case(
+                When(unused, then=Coalesce(Subquery(typed_name), F("user__email"))),
+                default=Coalesce(NullIf(F("user__full_name"), Value("")), F("user__email")),
+                output_field=CharField(),
+            ),
         )
-        .order_by("user__full_name", "user__email", "id")
+        .order_by("display_name", "user__email", "id")
     )
 
 
@@ -89,8 +103,11 @@ def invitation_for_token(token: str) -> SignupInvitation | None:
     """The sign-up invitation a link's token belongs to, whatever its state; None if unknown."""
     if not token or len(token) > 200:
         return None
-    return (
-        SignupInvitation.objects.filter(token_digest=credential_secrets.digest(token))
-        .select_related("team", "user")
-        .first()
-    )
+    return invitation_for_digest(credential_secrets.digest(token))
+
+
+def invitation_for_digest(digest: object) -> SignupInvitation | None:
+    """The sign-up invitation with this token digest (as the sign-up page keeps it); None if unknown."""
+    if not isinstance(digest, str) or len(digest) != 64:
+        return None
+    return SignupInvitation.objects.filter(token_digest=digest).select_related("team", "user").first()

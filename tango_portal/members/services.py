@@ -58,6 +58,8 @@ class InvitationProblem(StrEnum):
     EXPIRED = "expired"
     USED = "used"
     REVOKED = "revoked"
+    # The account is in use already (its owner set a password): the link only says "sign in".
+    HAS_ACCOUNT = "has_account"
 
 
 class InvitationInvalid(MemberError):
@@ -153,14 +155,83 @@ def _revoke_open_invitations(**filters: object) -> int:
     )
 
 
-def _new_invitation(*, actor: User, team: LockedTeam[Team], user: User) -> tuple[SignupInvitation, str]:
-    """Make a sign-up link's token; store its digest; return the token, which is never stored."""
-    _revoke_open_invitations(team=team.team, user=user)
+# --- The sign-up link rule ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignupLinks:
+    """What the sign-up link rule says about one account; see `signup_links`."""
+
+    # Nobody has used the account (no usable password, never signed in): a link can set it up.
+    unused: bool
+    # The one link that can set the account's password now, if any.
+    working: SignupInvitation | None
+
+
+def signup_links(user: User) -> SignupLinks:
+    """THE sign-up link rule; adding a member, making a new link and accepting one all apply it.
+
+    A sign-up link sets an account's password, so whoever holds one (the admin who made it
+    included) gets the account. Hence:
+
+    - Only an account nobody has used yet can be set up with a link (`unused`). Each team
+      that adds such an account, or has it as a member, can give it a link of its own.
+    - Of an account's links, only the newest works (`working`), whichever team made it:
+      every new link (`_new_invitation`) revokes all the others at once, and this check
+      refuses an older one even so. So a second team's add kills the first team's link.
+    - Accepting a link joins the person to the team that made it, and to no other: the
+      account's memberships in other teams end (`invitation_accept`). Otherwise any team
+      could make itself the newest (a new link, or remove and add again) and, holding that
+      link, walk into the other teams that added the address.
+
+    Callers hold the team lock and the user row lock (`_lock_user`) when they act on it.
+    """
+    unused = not user.has_usable_password() and user.last_login is None
+    newest = SignupInvitation.objects.filter(user=user).order_by("-created_at", "-id").first()
+    working = (
+        newest
+        if unused
+        and newest is not None
+        and newest.used_at is None
+        and newest.revoked_at is None
+        and newest.expires_at > timezone.now()
+        else None
+    )
+    return SignupLinks(unused=unused, working=working)
+
+
+def _lock_user(user_id: int) -> User:
+    # After the team lock(s) and before any sign-up link row: the same order everywhere.
+    return User.objects.select_for_update().get(pk=user_id)
+
+
+def _typed_name(team: Team, user: User) -> str:
+    """The name this team's admin typed for the person, for a new link of this team."""
+    latest = (
+        SignupInvitation.objects.filter(team=team, user=user)
+        .exclude(full_name="")
+        .order_by("-created_at", "-id")
+        .values_list("full_name", flat=True)
+        .first()
+    )
+    return latest or ""
+
+
+def _new_invitation(
+    *, actor: User, team: LockedTeam[Team], user: User, full_name: str
+) -> tuple[SignupInvitation, str]:
+    """Make a sign-up link's token; store its digest; return the token, which is never stored.
+
+    Every other open link of the account, whichever team made it, stops working (the rule:
+    `signup_links`).
+    """
+    _revoke_open_invitations(user=user)
     token = credential_secrets.generate(credential_secrets.Kind.SIGNUP)
     now = timezone.now()
     invitation = SignupInvitation.objects.create(
         team=team.team,
         user=user,
+        full_name=full_name,
         token_digest=credential_secrets.digest(token),
         created_by=actor,
         created_at=now,
@@ -183,36 +254,42 @@ def _new_invitation(*, actor: User, team: LockedTeam[Team], user: User) -> tuple
 class MemberAdded:
     membership: Membership
     created_user: bool
-    invitation: SignupInvitation | None
+    invitation: SignupInvitation
     # The sign-up link's token in plaintext: shown once, in the response to the add request.
-    signup_token: str | None
+    signup_token: str
 
 
 def member_add(*, actor: User, team: Team, email: str, full_name: str) -> MemberAdded:
-    """Add a person to the team as a member with Tango API keys: Don't allow.
+    """Add a person to the team as a member with Tango API keys: Don't allow, with a sign-up link.
 
-    Someone new gets an account without a usable password and a one-time sign-up link
-    (valid for SIGNUP_LINK_LIFETIME), whose token is returned here once and stored only
-    as a digest. Someone who already has an account just joins; their name is theirs
-    to keep, so `full_name` is ignored for them.
+    The answer is the same whether or not the address has an account, so that adding an
+    address reveals nothing about it: always a one-time link (valid for
+    SIGNUP_LINK_LIFETIME), whose token is returned here once and stored only as a digest,
+    and `full_name` is kept on the link as this team's name for the person.
+
+    - Someone new gets an account without a usable password and no name of its own.
+    - An account nobody has used yet (another team added it) is set up by this link, and
+      the links other teams made for it stop working (the rule: `signup_links`).
+    - An account in use just joins; its link can only tell its owner to sign in.
     """
     email = clean_email(email)
     name = clean_full_name(full_name)
     with transaction.atomic():
         locked_team = lock_team(team)
         _require_admin(actor, team)
-        user = User.objects.filter(email__iexact=email).first()
+        user = User.objects.select_for_update().filter(email__iexact=email).first()
         created = False
         if user is None:
             try:
                 with transaction.atomic():
-                    user = User.objects.create_user(email=email, password=None, full_name=name)
+                    # No name on the account: each team sees the name it typed (on its link).
+                    user = User.objects.create_user(email=email, password=None, full_name="")
                     created = True
             except IntegrityError:
                 # Someone else (another team's admin) created the account a moment ago.
-                user = User.objects.get(email__iexact=email)
+                user = _lock_user(User.objects.get(email__iexact=email).pk)
         if Membership.objects.filter(team=team, user=user).exists():
-            raise AlreadyMember(f"{user.get_full_name()} ({user.email}) is already a member of {team.name}.")
+            raise AlreadyMember(f"{email} is already a member of {team.name}.")
         membership = Membership.objects.create(
             team=team, user=user, role=Role.MEMBER, api_keys_permission=Permission.NONE
         )
@@ -223,43 +300,28 @@ def member_add(*, actor: User, team: Team, email: str, full_name: str) -> Member
             subject=user,
             to_value=activity.membership_value(membership.role, membership.api_keys_permission),
         )
-        invitation, token = (
-            _new_invitation(actor=actor, team=locked_team, user=user) if created else (None, None)
-        )
+        invitation, token = _new_invitation(actor=actor, team=locked_team, user=user, full_name=name)
         return MemberAdded(
             membership=membership, created_user=created, invitation=invitation, signup_token=token
         )
 
 
-def signup_link_allowed(membership: Membership) -> bool:
-    """Whether an admin may make a new sign-up link for this member.
-
-    Only for an account nobody has used yet (no password, never signed in) that belongs
-    to this team alone: a link sets the account's password, so it must never let one
-    team's admin take over an account that another team relies on.
-    """
-    user = membership.user
-    return (
-        not user.has_usable_password()
-        and user.last_login is None
-        and not Membership.objects.filter(user=user).exclude(team_id=membership.team_id).exists()
-    )
-
-
 def signup_link_create(*, actor: User, team: Team, membership: Membership) -> tuple[SignupInvitation, str]:
     """Make a new sign-up link for a member who has not signed up yet (the old one expired or
-    was lost); earlier links stop working. Returns the link's token once; only its digest is kept.
+    was lost); every earlier link, whichever team made it, stops working (`signup_links`).
+    Returns the link's token once; only its digest is kept.
     """
     with transaction.atomic():
         locked_team = lock_team(team)
         _require_admin(actor, team)
         target = _locked_member(team, membership)
-        if not signup_link_allowed(target):
+        user = _lock_user(target.user_id)
+        if not signup_links(user).unused:
             raise SignupLinkNotAllowed(
-                f"{target.user.get_full_name()} already has an account; they sign in with their own "
+                f"{user.get_full_name()} already has an account; they sign in with their own "
                 "password, and can reset it themselves."
             )
-        return _new_invitation(actor=actor, team=locked_team, user=target.user)
+        return _new_invitation(actor=actor, team=locked_team, user=user, full_name=_typed_name(team, user))
 
 
 # --- Changing a member's role and permission ---------------------------------------------
@@ -351,42 +413,61 @@ def member_remove(*, actor: User, team: Team, membership: Membership) -> None:
 
 # --- Accepting a sign-up link -------------------------------------------------------------
 
+ENDED_BY_SIGNUP = "Signed up with another team's link"
+
 
 def invitation_problem(invitation: SignupInvitation | None) -> InvitationProblem | None:
-    """Why a sign-up link cannot be used, or None if it can."""
+    """Why a sign-up link cannot be used, or None if it can (the rule: `signup_links`)."""
     if invitation is None:
         return InvitationProblem.UNKNOWN
-    if invitation.used_at is not None or invitation.user.has_usable_password():
+    if invitation.used_at is not None:
         return InvitationProblem.USED
+    links = signup_links(invitation.user)
+    if not links.unused:
+        return InvitationProblem.HAS_ACCOUNT
     if invitation.revoked_at is not None:
         return InvitationProblem.REVOKED
     if invitation.expires_at <= timezone.now():
         return InvitationProblem.EXPIRED
+    if links.working is None or links.working.pk != invitation.pk:
+        # A newer link exists (defence in depth: making it revoked this one already).
+        return InvitationProblem.REVOKED
     return None
 
 
-def invitation_accept(*, token: str, full_name: str, password: str) -> SignupInvitation:
+def invitation_accept(
+    *, token: str = "", token_digest: str = "", full_name: str, password: str
+) -> SignupInvitation:
     """Use a sign-up link: set the person's name and password, mark the link used, record it.
 
-    Raises InvitationInvalid (and changes nothing) for an unknown, used, revoked or
-    expired link, and ValidationError for a password the validators refuse.
+    The link is given as its token or, from the sign-up page's session, its digest. The
+    person joins the team that made the link only: their memberships in other teams (which
+    added the address while nobody used it) end, recorded in each team's activity, and
+    those teams add them again if they mean to (the rule: `signup_links`).
+
+    Raises InvitationInvalid (and changes nothing) for an unknown, used, revoked,
+    superseded or expired link, and ValidationError for a password the validators refuse.
     """
     name = clean_full_name(full_name)
-    digest = credential_secrets.digest(token)
-    found = SignupInvitation.objects.filter(token_digest=digest).select_related("team").first()
+    digest = token_digest or credential_secrets.digest(token)
+    found = SignupInvitation.objects.filter(token_digest=digest).first() if digest else None
     if found is None:
         raise InvitationInvalid(InvitationProblem.UNKNOWN)
     with transaction.atomic():
-        # Team first, as every other membership write does, then the link itself.
-        locked_team = lock_team(found.team)
+        # Teams first, in one order (by id), as every other membership write does; then the
+        # account, then the link itself.
+        team_ids = set(Membership.objects.filter(user_id=found.user_id).values_list("team_id", flat=True))
+        locked_teams = {pk: lock_team(Team(pk=pk)) for pk in sorted(team_ids | {found.team_id})}
+        locked_team = locked_teams[found.team_id]
         team = locked_team.team
-        invitation = SignupInvitation.objects.select_for_update().select_related("user").get(pk=found.pk)
+        user = _lock_user(found.user_id)
+        invitation = SignupInvitation.objects.select_for_update().get(pk=found.pk)
+        invitation.user = user
         problem = invitation_problem(invitation)
         if problem is not None:
             raise InvitationInvalid(problem)
-        if not Membership.objects.filter(team=team, user_id=invitation.user_id).exists():
+        if not Membership.objects.filter(team=team, user=user).exists():
             raise InvitationInvalid(InvitationProblem.REVOKED)
-        user = User.objects.select_for_update().get(pk=invitation.user_id)
         user.full_name = name
         # After the name is set, so the similarity check compares against the name they chose.
         password_validation.validate_password(password, user)
@@ -396,6 +477,17 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> SignupInv
         invitation.save(update_fields=["used_at"])
         _revoke_open_invitations(user=user)
         activity.record(team=locked_team, actor=user, action=Action.INVITATION_ACCEPTED, subject=user)
+        for other in Membership.objects.filter(user=user).exclude(team=team).order_by("team_id"):
+            other_team = locked_teams.get(other.team_id) or lock_team(Team(pk=other.team_id))
+            old_value = activity.membership_value(other.role, other.api_keys_permission)
+            other.delete()
+            activity.record(
+                team=other_team,
+                actor=None,
+                action=Action.MEMBER_REMOVED,
+                subject=user,
+                from_value=old_value,
+                to_value=ENDED_BY_SIGNUP,
+            )
         invitation.team = team
-        invitation.user = user
         return invitation

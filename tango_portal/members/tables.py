@@ -12,7 +12,8 @@ from tango_portal.models import Membership, TeamActivity
 
 
 class MemberTable(tables.Table):
-    name = tables.Column(verbose_name="Name", accessor="user__full_name", orderable=False)
+    # members_for_team's display_name: for an unused account, the name this team typed.
+    name = tables.Column(verbose_name="Name", accessor="display_name", orderable=False)
     email = tables.Column(verbose_name="Email", accessor="user__email", orderable=False)
     role = tables.Column(verbose_name="Role", orderable=False)
     api_keys_permission = tables.Column(verbose_name="Tango API keys", orderable=False)
@@ -34,9 +35,6 @@ class MemberTable(tables.Table):
         fields = ("name", "email", "role", "api_keys_permission", "status", "actions")
         attrs = {"class": "table", "id": "members-table"}
         empty_text = "This team has no members."
-
-    def render_name(self, record: Membership) -> Any:
-        return record.user.get_full_name()
 
 
 class TeamActivityTable(tables.Table):

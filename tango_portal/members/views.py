@@ -119,8 +119,9 @@ def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @sudo_required
 def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Add a person by email and name. For someone new, the response shows their one-time
-    sign-up link; it is never stored, so the response must not be cached either.
+    """Add a person by email and name. The response shows their one-time sign-up link, the
+    same for a new address and one with an account; the link is never stored, so the
+    response must not be cached either.
     """
     template = "tango_portal/members/add.html"
     form = MemberAddForm(request.POST if request.method == "POST" else None)
@@ -148,16 +149,18 @@ def _signup_link_page(
     request: HttpRequest,
     membership: Membership,
     member: Membership,
-    invitation: SignupInvitation | None,
-    token: str | None,
+    invitation: SignupInvitation,
+    token: str,
 ) -> HttpResponse:
-    signup_url = request.build_absolute_uri(reverse("signup", args=[token])) if token else None
+    signup_url = request.build_absolute_uri(reverse("signup", args=[token]))
     response = render(
         request,
         _template(request, "tango_portal/members/added.html"),
         _context(
             membership,
             member=member,
+            # The name this team typed: never the account's own or another team's (issue 1).
+            name=invitation.full_name or member.user.email,
             invitation=invitation,
             signup_url=signup_url,
             lifetime_hours=_lifetime_hours(),
@@ -277,23 +280,55 @@ def member_remove(request: HttpRequest, membership: Membership, pk: int) -> Http
 
 # --- Signing up with a link ------------------------------------------------------------------
 
+# As Django's PasswordResetConfirmView: the link's first request keeps the link in the
+# session under an internal key and redirects to the same address with this placeholder
+# instead of the token, so the token leaves the address bar, browser history and the
+# access log of every later request (the form, its errors, the sign-in POST).
+SIGNUP_URL_TOKEN = "set-password"  # noqa: S105 (a placeholder, not a secret)
+# Django keeps the reset token itself; our links are looked up by SHA-256 digest
+# (SignupInvitation.token_digest), so the session keeps only the digest: the portal's rule
+# "secrets never in sessions" holds, and a session store that leaks gives no usable link.
+INTERNAL_SIGNUP_SESSION_KEY = "_signup_token_digest"
+
+
+def _token_url_headers(response: HttpResponse) -> HttpResponse:
+    """For answers at the token's address: no cache keeps them, no Referer carries it onwards.
+
+    Only there: on the form page, `no-referrer` would make browsers send `Origin: null` with
+    its POST, which Django's CSRF check refuses; that address holds no token anyway.
+    """
+    response["Referrer-Policy"] = "no-referrer"
+    return no_store(response)
+
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest, token: str = "") -> HttpResponse:
     """The page a sign-up link opens: set a password and join the team, signed in.
 
-    The form posts the token in its body to the token-less URL, so the request that signs
-    the person in (and is logged) carries no token in its path. An unknown, used, revoked
-    or expired link gets a page that says so and changes nothing.
+    The link itself (`/accounts/signup/<token>/`) only checks the link, keeps its digest in
+    the session and redirects to `/accounts/signup/set-password/`, which shows the form and
+    takes its POST. An unknown, used, superseded, revoked or expired link gets a page that
+    says so and changes nothing.
     """
-    if request.method == "POST":
-        token = request.POST.get("token", "") or token
-    invitation = members_selectors.invitation_for_token(token)
+    if token != SIGNUP_URL_TOKEN:
+        invitation = members_selectors.invitation_for_token(token)
+        problem = services.invitation_problem(invitation)
+        if problem is not None or invitation is None:
+            return _token_url_headers(_signup_invalid(request, problem or services.InvitationProblem.UNKNOWN))
+        request.session[INTERNAL_SIGNUP_SESSION_KEY] = invitation.token_digest
+        return _token_url_headers(redirect("signup", SIGNUP_URL_TOKEN))
+    digest = request.session.get(INTERNAL_SIGNUP_SESSION_KEY, "")
+    invitation = members_selectors.invitation_for_digest(digest)
     problem = services.invitation_problem(invitation)
     if problem is not None or invitation is None:
         return _signup_invalid(request, problem or services.InvitationProblem.UNKNOWN)
-    form = SignupForm(request.POST if request.method == "POST" else None, user=invitation.user)
-    context = {"form": form, "invitation": invitation, "token": token}
+    # The name the inviting team typed, which the person may correct.
+    form = SignupForm(
+        request.POST if request.method == "POST" else None,
+        user=invitation.user,
+        initial={"full_name": invitation.full_name},
+    )
+    context = {"form": form, "invitation": invitation}
     if request.method == "GET":
         return no_store(render(request, "registration/signup.html", context))
     if not form.is_valid():
@@ -302,7 +337,7 @@ def signup(request: HttpRequest, token: str = "") -> HttpResponse:
         )
     try:
         accepted = services.invitation_accept(
-            token=token,
+            token_digest=invitation.token_digest,
             full_name=form.cleaned_data["full_name"],
             password=form.cleaned_data["new_password1"],
         )
@@ -313,6 +348,7 @@ def signup(request: HttpRequest, token: str = "") -> HttpResponse:
         return no_store(
             render(request, "registration/signup.html", context, status=HTTPStatus.UNPROCESSABLE_ENTITY)
         )
+    request.session.pop(INTERNAL_SIGNUP_SESSION_KEY, None)
     login(request, accepted.user, backend="django.contrib.auth.backends.ModelBackend")
     switch_team(request, accepted.team.pk)
     messages.success(request, f"Welcome to {accepted.team.name}. Your account is ready.")
@@ -320,6 +356,7 @@ def signup(request: HttpRequest, token: str = "") -> HttpResponse:
 
 
 def _signup_invalid(request: HttpRequest, problem: services.InvitationProblem) -> HttpResponse:
+    request.session.pop(INTERNAL_SIGNUP_SESSION_KEY, None)
     unknown = problem == services.InvitationProblem.UNKNOWN
     status = HTTPStatus.NOT_FOUND if unknown else HTTPStatus.GONE
     context = {"problem": problem.value, "lifetime_hours": _lifetime_hours()}

@@ -7,7 +7,7 @@ import pytest
 from credentials import secrets as credential_secrets
 from credentials import services
 from credentials.models import ApiKey, CredentialHistory, CredentialType
-from tests.conftest import HistoryDown, is_fragment, no_store, plain_and_htmx
+from tests.conftest import HistoryDown, is_fragment, no_store, plain_and_htmx, revealed
 
 pytestmark = pytest.mark.django_db
 
@@ -92,14 +92,19 @@ def test_generate_page_offers_the_form(manager_client):
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_generate_shows_the_key_once_then_only_masked(manager_client, manager, team, htmx_headers, htmx):
-    response = manager_client.post(
+    posted = manager_client.post(
         GENERATE, {"platform_name": "Order server"}, headers=htmx_headers if htmx else {}
     )
+    # The POST sends the browser to the one-time page: htmx is told to load it whole.
+    assert posted.status_code == (HTTPStatus.OK if htmx else HTTPStatus.SEE_OTHER)
+    assert bool(posted.get("HX-Redirect")) is htmx
+    response = revealed(manager_client, posted)
 
     assert response.status_code == HTTPStatus.OK
     assert no_store(response)
-    assert is_fragment(response) is htmx
+    assert not is_fragment(response)
     plaintext = shown_key(response)
+    assert plaintext not in posted.content.decode() + repr(posted.items())
     key = ApiKey.objects.get(team=team)
     assert key.digest == credential_secrets.digest(plaintext)
     assert key.platform_name == "Order server"
@@ -114,7 +119,13 @@ def test_generate_shows_the_key_once_then_only_masked(manager_client, manager, t
         key.prefix,
     )
 
-    for url in (INDEX, LIST, deactivate_url(key), "/team/api-credentials/history/"):
+    for url in (
+        INDEX,
+        LIST,
+        deactivate_url(key),
+        "/team/api-credentials/history/",
+        response.request["PATH_INFO"],
+    ):
         page = manager_client.get(url).content.decode()
         assert plaintext not in page
     assert key.masked in manager_client.get(INDEX).content.decode()

@@ -10,7 +10,7 @@ from credentials import secrets as credential_secrets
 from credentials import services
 from credentials.models import AccessToken, CredentialHistory, CredentialType, OAuthClient
 from tango_portal.models import Team
-from tests.conftest import HistoryDown, client_for, is_fragment, no_store, plain_and_htmx
+from tests.conftest import HistoryDown, client_for, is_fragment, no_store, plain_and_htmx, revealed
 from tests.factories import AccessTokenFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -158,11 +158,13 @@ def test_generate_page_explains_and_offers_the_form(manager_client):
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_generate_shows_id_and_secret_once(manager_client, manager, team, htmx_headers, htmx):
-    response = manager_client.post(GENERATE, headers=htmx_headers if htmx else {})
+    posted = manager_client.post(GENERATE, headers=htmx_headers if htmx else {})
+    assert posted.status_code == (HTTPStatus.OK if htmx else HTTPStatus.SEE_OTHER)
+    response = revealed(manager_client, posted)
 
     assert response.status_code == HTTPStatus.OK
     assert no_store(response)
-    assert is_fragment(response) is htmx
+    assert not is_fragment(response)
     client = OAuthClient.objects.get(team=team)
     body = response.content.decode()
     secret = body.split('id="new-client-secret">')[1].split("<")[0]
@@ -183,7 +185,7 @@ def test_generate_shows_id_and_secret_once(manager_client, manager, team, htmx_h
 
 def test_generate_with_a_display_name(manager_client, team):
     response = manager_client.post(GENERATE, {"display_name": "Order server"})
-    assert response.status_code == HTTPStatus.OK
+    assert response.status_code == HTTPStatus.SEE_OTHER
     assert OAuthClient.objects.get(team=team).display_name == "Order server"
 
 
@@ -198,13 +200,15 @@ def test_generate_with_a_bad_display_name_changes_nothing(manager_client):
 
 
 def test_the_secret_never_appears_again(manager_client, manager, team):
-    response = manager_client.post(GENERATE)
+    posted = manager_client.post(GENERATE)
+    response = revealed(manager_client, posted)
     body = response.content.decode()
     secret = body.split('id="new-client-secret">')[1].split("<")[0]
     client = OAuthClient.objects.get(team=team)
 
     manager_client.post(rename_url(client), {"display_name": "Named"}, follow=True)
     pages = [
+        manager_client.get(posted["Location"]),
         manager_client.get(INDEX),
         manager_client.get(LIST),
         manager_client.get(detail_url(client)),
@@ -567,5 +571,5 @@ def test_enabling_oauth_unlocks_generation(manager_client, team):
     assert manager_client.post(GENERATE).status_code == HTTPStatus.CONFLICT
     team.oauth_enabled = True
     team.save()
-    assert manager_client.post(GENERATE).status_code == HTTPStatus.OK
+    assert manager_client.post(GENERATE).status_code == HTTPStatus.SEE_OTHER
     assert OAuthClient.objects.filter(team=team).count() == 1

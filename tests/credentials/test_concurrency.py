@@ -59,6 +59,7 @@ def test_concurrent_client_generation_never_exceeds_two_active(team, manager):
     assert OAuthClient.objects.active().filter(team=team).count() == 2
 
 
+@pytest.mark.usefixtures("history_keys")
 def test_two_hundred_concurrent_actions_across_five_teams_keep_every_chain(capsys):
     teams = [TeamFactory() for _ in range(5)]
     managers = {

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from credentials import services
 from credentials.models import CredentialHistory, ServiceAccount
-from tests.conftest import HistoryDown, client_for
+from tests.conftest import HistoryDown, client_for, revealed
 
 pytestmark = pytest.mark.django_db
 
@@ -228,7 +228,8 @@ def test_create_get_shows_the_form_and_no_secret(manager_client, htmx_headers):
 
 
 def test_create_shows_username_and_password_once_with_no_store(manager_client, team):
-    response = manager_client.post(CREATE, {"display_name": "  Order server "})
+    posted = manager_client.post(CREATE, {"display_name": "  Order server "})
+    response = revealed(manager_client, posted)
 
     assert response.status_code == HTTPStatus.OK
     assert "no-store" in response["Cache-Control"]
@@ -253,8 +254,11 @@ def test_create_shows_username_and_password_once_with_no_store(manager_client, t
     assert actions(team) == [Action.CREATED]
 
 
-def test_create_by_htmx_also_renders_the_one_time_page(manager_client, htmx_headers):
-    response = manager_client.post(CREATE, {}, headers=htmx_headers)
+def test_create_by_htmx_also_leads_to_the_one_time_page(manager_client, htmx_headers):
+    posted = manager_client.post(CREATE, {}, headers=htmx_headers)
+    assert posted.status_code == HTTPStatus.OK
+    assert "/reveal/" in posted["HX-Redirect"]
+    response = revealed(manager_client, posted)
 
     assert response.status_code == HTTPStatus.OK
     assert "no-store" in response["Cache-Control"]
@@ -265,12 +269,18 @@ def test_password_is_never_shown_again_nor_stored_anywhere(
     manager_client, manager, team, caplog, htmx_headers
 ):
     caplog.set_level(logging.DEBUG)
-    response = manager_client.post(CREATE, {"display_name": "Order server"})
+    posted = manager_client.post(CREATE, {"display_name": "Order server"})
+    response = revealed(manager_client, posted)
     password = password_from(response)
     account = ServiceAccount.objects.get()
 
-    assert password not in str(list(get_messages(response.wsgi_request)))
-    assert all(password not in str(cookie.value) for cookie in response.cookies.values())
+    for answer in (posted, response):
+        assert password not in str(list(get_messages(answer.wsgi_request)))
+        assert all(password not in str(cookie.value) for cookie in answer.cookies.values())
+    assert password not in posted.content.decode() + repr(posted.items())
+    again = manager_client.get(posted["Location"])
+    assert again.status_code == HTTPStatus.GONE
+    assert password not in text(again)
     later = [
         manager_client.get(INDEX),
         manager_client.get(LIST),
@@ -299,7 +309,7 @@ def test_password_is_never_shown_again_nor_stored_anywhere(
 def test_resubmitting_the_create_form_does_not_create_or_show_again(manager_client, team):
     key = re.search(r'name="create_key" value="([0-9a-f]{32})"', text(manager_client.get(CREATE))).group(1)
     first = manager_client.post(CREATE, {"create_key": key})
-    password = password_from(first)
+    password = password_from(revealed(manager_client, first))
 
     again = manager_client.post(CREATE, {"create_key": key}, follow=True)
 

@@ -10,8 +10,10 @@ from credentials.models import CredentialHistory, CredentialType
 from tango_portal.core import chain
 from tests.append_only import drop_triggers, install_triggers
 from tests.conftest import record_history
+from tests.history_keys import history_keys  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+# These check the hash chains; the signed checkpoints have tests/credentials/test_history_signatures.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("history_keys")]
 
 TABLE = CredentialHistory._meta.db_table
 

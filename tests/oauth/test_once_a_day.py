@@ -10,7 +10,7 @@ from django.utils import timezone
 from credentials import secrets as credential_secrets
 from credentials import services
 from credentials.models import AccessToken
-from tests.oauth.conftest import FIVE_MINUTE_AUDIENCE, make_credentials, request_token
+from tests.oauth.conftest import FIVE_MINUTE_AUDIENCE, form_post, make_credentials, request_token
 
 pytestmark = pytest.mark.django_db
 
@@ -88,21 +88,76 @@ def test_the_rule_is_per_audience_and_per_service_account(clock, creds, manager,
     assert AccessToken.objects.count() == 3
 
 
-def test_five_minute_tokens_can_be_renewed_every_time(clock, creds):
-    first = issued(token_at(clock, creds, T0, audience=FIVE_MINUTE_AUDIENCE))
+def revoke_over_http(creds, token: str):
+    return form_post(
+        Client(),
+        "/oauth/revoke",
+        {"client_id": creds.client_id, "client_secret": creds.client_secret, "token": token},
+    )
 
-    again = token_at(clock, creds, T0 + timedelta(seconds=10), audience=FIVE_MINUTE_AUDIENCE)
 
-    assert issued(again) != first
-    assert AccessToken.objects.count() == 2
+def test_revoking_ones_own_token_does_not_reset_the_rule(clock, creds):
+    token = issued(token_at(clock, creds, T0))
+
+    for minutes in (1, 2, 3):
+        assert revoke_over_http(creds, token).status_code == HTTPStatus.OK
+        assert AccessToken.objects.get().revoked_at is not None
+        refused = token_at(clock, creds, T0 + timedelta(minutes=minutes))
+
+        assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert refused.json()["error"] == "too_many_requests"
+        assert int(refused["Retry-After"]) == 20 * 3600 - minutes * 60
+        assert "2026-03-03T05:00:00+00:00" in refused.json()["error_description"]
+    assert AccessToken.objects.count() == 1
 
 
-def test_a_revoked_token_does_not_block_a_new_one(clock, creds):
-    token = token_at(clock, creds, T0).json()["access_token"]
+def test_after_a_revoked_tokens_renewal_window_opens_a_new_one_is_issued(clock, creds):
+    token = issued(token_at(clock, creds, T0))
     services.access_token_revoke(client=creds.client, token=token)
 
-    assert issued(token_at(clock, creds, T0 + timedelta(minutes=1))) != token
+    assert issued(token_at(clock, creds, T0 + timedelta(hours=20))) != token
     assert AccessToken.objects.count() == 2
+
+
+def test_five_minute_tokens_are_renewed_only_in_their_last_minute(clock, creds):
+    first = issued(token_at(clock, creds, T0, audience=FIVE_MINUTE_AUDIENCE))
+
+    refused = token_at(clock, creds, T0 + timedelta(seconds=10), audience=FIVE_MINUTE_AUDIENCE)
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert refused.json()["error"] == "too_many_requests"
+    assert int(refused["Retry-After"]) == 230
+    assert "2026-03-02T09:04:00+00:00" in refused.json()["error_description"]
+
+    assert issued(token_at(clock, creds, T0 + timedelta(minutes=4), audience=FIVE_MINUTE_AUDIENCE)) != first
+    assert AccessToken.objects.count() == 2
+
+
+def test_five_minute_tokens_come_at_most_fifteen_an_hour(clock, creds):
+    granted = 0
+    for second in range(0, 3600, 20):
+        response = token_at(clock, creds, T0 + timedelta(seconds=second), audience=FIVE_MINUTE_AUDIENCE)
+        granted += response.status_code == HTTPStatus.OK
+    assert granted == 15
+
+
+def test_revoking_a_five_minute_token_does_not_reset_its_rule(clock, creds):
+    token = issued(token_at(clock, creds, T0, audience=FIVE_MINUTE_AUDIENCE))
+    assert revoke_over_http(creds, token).status_code == HTTPStatus.OK
+
+    refused = token_at(clock, creds, T0 + timedelta(seconds=30), audience=FIVE_MINUTE_AUDIENCE)
+
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert int(refused["Retry-After"]) == 210
+
+
+def test_the_short_window_is_a_setting(clock, creds, settings):
+    settings.TOKEN_SHORT_RENEWAL_WINDOW = timedelta(seconds=150)
+    issued(token_at(clock, creds, T0, audience=FIVE_MINUTE_AUDIENCE))
+
+    refused = token_at(clock, creds, T0 + timedelta(seconds=100), audience=FIVE_MINUTE_AUDIENCE)
+    assert int(refused["Retry-After"]) == 50
+
+    issued(token_at(clock, creds, T0 + timedelta(seconds=150), audience=FIVE_MINUTE_AUDIENCE))
 
 
 def test_both_durations_are_settings(clock, creds, settings):

@@ -62,8 +62,9 @@ def test_a_new_sign_up_lands_on_a_welcome_without_a_refusal(client, team, admin_
     added = members_services.member_add(
         actor=admin_user, team=team, email="nora@example.com", full_name="Nora"
     )
+    client.get(f"/accounts/signup/{added.signup_token}/")
     response = client.post(
-        f"/accounts/signup/{added.signup_token}/",
+        "/accounts/signup/set-password/",
         {"full_name": "Nora Newcomer", "new_password1": PASSWORD, "new_password2": PASSWORD},
         follow=True,
     )

@@ -52,8 +52,14 @@ def objects(team, admin_user) -> dict[str, int]:
     return {"service_accounts": account.pk, "clients": client.pk, "api_keys": key.pk}
 
 
-def url_for(name: str, kind: str | None, objects: dict[str, int]) -> str:
-    return reverse(name, kwargs={"pk": objects[kind]}) if kind else reverse(name)
+# A one-time reveal page's token: a well-formed one that names nothing.
+TOKEN = "t" * 22
+
+
+def url_for(name: str, kind: str | None, objects: dict[str, int], token: bool = False) -> str:
+    if not kind:
+        return reverse(name)
+    return reverse(name, kwargs={"pk": objects[kind], **({"token": TOKEN} if token else {})})
 
 
 def every_credentials_url(objects: dict[str, int]) -> list[str]:
@@ -73,7 +79,8 @@ def every_credentials_url(objects: dict[str, int]) -> list[str]:
                     continue
                 if kind and kind not in objects:
                     continue
-                urls.append(url_for(f"{namespace}:{pattern.name}", kind, objects))
+                token = "token" in pattern.pattern.converters
+                urls.append(url_for(f"{namespace}:{pattern.name}", kind, objects, token=token))
 
     resolver = get_resolver()
     walk(resolver.namespace_dict["credentials"][1].url_patterns, "credentials")
@@ -138,8 +145,11 @@ def assert_can_manage(client, objects) -> None:
             HTTPStatus.OK,
             HTTPStatus.METHOD_NOT_ALLOWED,
         )
-    response = client.post(reverse("credentials:service_accounts:create"), {"display_name": "By the member"})
+    response = client.post(
+        reverse("credentials:service_accounts:create"), {"display_name": "By the member"}, follow=True
+    )
     assert response.status_code == HTTPStatus.OK
+    assert "/reveal/" in response.redirect_chain[-1][0]
     assert ServiceAccount.objects.filter(display_name="By the member").exists()
 
 

@@ -36,7 +36,10 @@ def test_adding_a_new_person_creates_account_membership_and_one_time_link(team, 
     )
     user = User.objects.get(email="new.person@example.com")
     assert added.created_user
-    assert user.full_name == "Nora New"
+    # The account keeps no name of its own until its owner signs up; the team's typed name
+    # is on the team's link (another team adding the address must not see it).
+    assert user.full_name == ""
+    assert added.invitation.full_name == "Nora New"
     assert not user.has_usable_password()
     assert added.membership.user == user
     assert added.membership.role == Role.MEMBER
@@ -61,23 +64,32 @@ def test_adding_a_new_person_creates_account_membership_and_one_time_link(team, 
     assert token not in str(list(TeamActivity.objects.values()))
 
 
-def test_adding_someone_with_an_account_joins_them_without_a_link_or_renaming(team, admin_user, outsider):
+def test_adding_someone_with_an_account_answers_as_for_someone_new_without_renaming(
+    team, admin_user, outsider
+):
+    # The same answer either way (a link, the typed name), so adding an address reveals
+    # nothing about it; the link of an account in use can only say "sign in".
     added = members_services.member_add(
         actor=admin_user, team=team, email="GLOBEX-ADMIN@example.com", full_name="Someone Else"
     )
     assert not added.created_user
-    assert added.signup_token is None and added.invitation is None
+    assert added.signup_token and added.invitation.full_name == "Someone Else"
     assert membership_of(outsider, team).api_keys_permission == Perm.NONE
     outsider.refresh_from_db()
     assert outsider.full_name == "Gloria Globex"
     assert outsider.has_usable_password()
-    assert not SignupInvitation.objects.filter(user=outsider).exists()
-    assert actions(team) == [Action.MEMBER_ADDED]
+    assert (
+        members_services.invitation_problem(added.invitation)
+        == members_services.InvitationProblem.HAS_ACCOUNT
+    )
+    assert actions(team) == [Action.MEMBER_ADDED, Action.INVITATION_CREATED]
 
 
 def test_adding_an_existing_member_again_is_refused_and_changes_nothing(team, admin_user, member):
     before = Membership.objects.count()
-    with pytest.raises(members_services.AlreadyMember, match=r"Mel Member .* is already a member of Acme"):
+    with pytest.raises(
+        members_services.AlreadyMember, match=r"member@example.com is already a member of Acme"
+    ):
         members_services.member_add(actor=admin_user, team=team, email="member@example.com", full_name="Mel")
     assert Membership.objects.count() == before
     assert actions(team) == []
@@ -339,15 +351,45 @@ def test_no_link_for_an_account_already_in_use(team, admin_user, member):
     assert not SignupInvitation.objects.filter(user=member).exists()
 
 
-def test_no_link_for_an_unused_account_that_another_team_relies_on(team, admin_user, other_team, outsider):
-    # Globex invited Pat; Acme then added Pat. A link from Acme would set the password of
-    # an account that Globex relies on, so Acme's admin may not make one.
-    pat = UserFactory(email="pat@example.com", password=make_password(None))
-    MembershipFactory(team=other_team, user=pat)
-    added = members_services.member_add(actor=admin_user, team=team, email="pat@example.com", full_name="Pat")
-    assert added.signup_token is None
+def test_a_second_team_adding_an_unused_account_gets_its_own_link_and_kills_the_first(
+    team, admin_user, other_team, outsider
+):
+    globex = members_services.member_add(
+        actor=outsider, team=other_team, email="pat@example.com", full_name="Globex Typed"
+    )
+    acme = members_services.member_add(actor=admin_user, team=team, email="pat@example.com", full_name="Pat")
+    assert acme.signup_token and not acme.created_user
+    first = SignupInvitation.objects.get(pk=globex.invitation.pk)
+    assert first.revoked_at is not None
+    pat = User.objects.get(email="pat@example.com")
+    assert members_services.signup_links(pat).working == acme.invitation
+    # A new link of Acme's own is allowed too (the account is unused), and replaces Acme's first.
+    invitation, _token = members_services.signup_link_create(
+        actor=admin_user, team=team, membership=acme.membership
+    )
+    assert invitation.full_name == "Pat"
+    assert members_services.signup_links(pat).working == invitation
+
+
+def test_only_the_newest_link_works_even_if_an_older_one_was_not_revoked(
+    team, admin_user, other_team, outsider
+):
+    globex = members_services.member_add(
+        actor=outsider, team=other_team, email="pat@example.com", full_name="G"
+    )
+    members_services.member_add(actor=admin_user, team=team, email="pat@example.com", full_name="Pat")
+    SignupInvitation.objects.filter(pk=globex.invitation.pk).update(revoked_at=None)
+    with pytest.raises(members_services.InvitationInvalid) as error:
+        members_services.invitation_accept(token=globex.signup_token, full_name="G", password=GOOD_PASSWORD)
+    assert error.value.problem == members_services.InvitationProblem.REVOKED
+    assert not User.objects.get(email="pat@example.com").has_usable_password()
+
+
+def test_an_account_already_used_gets_no_new_link_whoever_made_it(team, admin_user):
+    pat = UserFactory(email="pat@example.com", password=make_password(None), last_login=timezone.now())
+    membership = MembershipFactory(team=team, user=pat)
     with pytest.raises(members_services.SignupLinkNotAllowed):
-        members_services.signup_link_create(actor=admin_user, team=team, membership=added.membership)
+        members_services.signup_link_create(actor=admin_user, team=team, membership=membership)
 
 
 def test_only_admins_make_links(team, admin_user, manager):
