@@ -17,7 +17,7 @@ from credentials.models import ApiKey, CredentialHistory, OAuthClient, ServiceAc
 from tango_portal.models import Membership
 from tests.conftest import client_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("history_keys")]
 
 HYPOTHESIS = settings(
     max_examples=40,

@@ -90,12 +90,12 @@ def actions_for(identifier: str) -> list[str]:
     )
 
 
-def sign_in(page, email: str, password: str) -> None:
+def sign_in(page, email: str, password: str, landing: str = "**/team/api-credentials/") -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/team/api-credentials/")
+    page.wait_for_url(landing)
 
 
 def screenshot(page, name: str) -> None:
