@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 from django import forms
@@ -28,6 +30,33 @@ def _name_field(label: str, *, required: bool, help_text: str, **kwargs: Any) ->
     )
 
 
+CREATE_KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+def _new_create_key() -> str:
+    return uuid.uuid4().hex
+
+
+class CreateOnceForm(forms.Form):
+    """A form that makes a credential, and with it a secret shown once.
+
+    Each rendering carries a fresh random `create_key`, so that a reload or a
+    back-and-resubmit of the POST is known for what it is (credentials.views.once) and does
+    not make a second credential. A key that is not one the portal made counts as none.
+    """
+
+    create_key = forms.CharField(widget=forms.HiddenInput, required=False, initial=_new_create_key)
+
+    def clean_create_key(self) -> str:
+        key = self.cleaned_data.get("create_key", "")
+        return key if CREATE_KEY_PATTERN.fullmatch(key) else ""
+
+    @property
+    def credential_fields(self) -> dict[str, Any]:
+        """The cleaned fields that describe the credential (what its service takes)."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "create_key"}
+
+
 class DisplayNameForm(forms.Form):
     """Display name of a service account or client credentials: optional, trimmed, plain text."""
 
@@ -41,7 +70,11 @@ class DisplayNameForm(forms.Form):
         return clean_display_name(self.cleaned_data.get("display_name", ""))
 
 
-class ApiKeyForm(forms.Form):
+class NewDisplayNameForm(CreateOnceForm, DisplayNameForm):
+    """The display name of a service account or client credentials about to be made."""
+
+
+class ApiKeyForm(CreateOnceForm):
     platform_name = _name_field(
         "Platform name",
         required=True,

@@ -29,6 +29,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """The API credentials page for those who may see it; for a member who may not (yet),
     a page of their own that says so and names the admins to ask, not a refusal.

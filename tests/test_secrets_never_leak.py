@@ -14,7 +14,7 @@ from django.db import connection
 from credentials.models import ApiKey, CredentialHistory, OAuthClient, ServiceAccount
 from tango_portal.models import Membership
 from tests.conftest import client_for, revealed
-from tests.test_team_isolation import PARAM, url_patterns
+from tests.routes import PARAM, fill, url_patterns
 
 pytestmark = pytest.mark.django_db
 
@@ -130,12 +130,8 @@ def test_no_plaintext_secret_anywhere_after_every_flow(team, admin_user, auditor
     }
     pages = 0
     for client in (admin, client_for(auditor)):
-        for route in url_patterns():
-            urls = (
-                ["/" + PARAM.sub(lambda m, i=i: str(i), route) for i in ids]
-                if PARAM.search(route)
-                else ["/" + route]
-            )
+        for route, _ in url_patterns():
+            urls = [fill(route, i) for i in ids] if PARAM.search(route) else [fill(route, "")]
             for url in urls:
                 response = client.get(url)
                 if response.status_code == HTTPStatus.OK:

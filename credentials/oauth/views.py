@@ -27,6 +27,7 @@ from credentials.oauth.errors import TooManyAttemptsError, wrong_environment_des
 from credentials.oauth.server import endpoints
 from credentials.oauth.validator import CLIENT_CREDENTIALS_GRANT, basic_credentials
 from credentials.selectors import LiveToken
+from tango_portal.accounts.sudo import sudo_exempt
 from tango_portal.core import security_log
 from tango_portal.core.http import client_ip
 
@@ -145,6 +146,7 @@ def _throttled_call(request: HttpRequest, endpoint_method: Any) -> tuple[Triple,
 
 @csrf_exempt
 @require_POST
+@sudo_exempt("machine endpoint: the client authenticates every request, no session is used")
 def token(request: HttpRequest) -> HttpResponse:
     """POST /oauth/token: a bearer token for client credentials and a service account."""
     triple, form = _throttled_call(request, endpoints().token.create_token_response)
@@ -161,6 +163,7 @@ def token(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@sudo_exempt("machine endpoint: the client authenticates every request, no session is used")
 def revoke(request: HttpRequest) -> HttpResponse:
     """POST /oauth/revoke (RFC 7009): a client revokes one of its own tokens."""
     triple, _form_data = _throttled_call(request, endpoints().revocation.create_revocation_response)
@@ -169,6 +172,7 @@ def revoke(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@sudo_exempt("machine endpoint: the client authenticates every request, no session is used")
 def introspect(request: HttpRequest) -> HttpResponse:
     """POST /oauth/introspect (RFC 7662): is this token of mine active, and what is it."""
     triple, _form_data = _throttled_call(request, endpoints().introspection.create_introspect_response)

@@ -22,12 +22,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from credentials import permissions, selectors, services
-from credentials.forms import DisplayNameForm
+from credentials.forms import DisplayNameForm, NewDisplayNameForm
 from credentials.models import OAuthClient
 from credentials.tables.clients import DeactivatedOAuthClientTable, OAuthClientTable, needs_rotation
 from credentials.views import reveal
 from credentials.views.common import credentials_view, page_context
 from credentials.views.lifecycle import CredentialPages
+from tango_portal.accounts.sudo import sudo_exempt
 from tango_portal.core.http import client_ip, is_htmx, template_for
 from tango_portal.models import Membership
 
@@ -95,6 +96,7 @@ def client_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
 
 @require_POST
 @credentials_view("manage")
+@sudo_exempt("a new display name: no secret, access or permission changes")
 def client_rename(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """Change the display name; htmx gets the name form back, a plain form post a redirect."""
     client = selectors.oauth_client_get(team=membership.team, pk=pk, include_deactivated=True)
@@ -148,7 +150,7 @@ PAGES = CredentialPages(
         link_label="Open the client credentials",
     ),
     credential_url=lambda client: reverse("credentials:clients:detail", kwargs={"pk": client.pk}),
-    form=DisplayNameForm,
+    form=NewDisplayNameForm,
     active=selectors.oauth_clients_active,
     max_active=services.MAX_ACTIVE_CLIENTS,
     get=selectors.oauth_client_get,

@@ -34,6 +34,7 @@ from credentials.tables.history import (
     visible_columns,
 )
 from credentials.views.common import credentials_view, page_context
+from tango_portal.accounts.sudo import sudo_exempt
 from tango_portal.accounts.teams import forbidden
 from tango_portal.core.http import is_htmx, template_for
 from tango_portal.models import Membership
@@ -187,6 +188,7 @@ def history_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @require_POST
 @credentials_view("view")
+@sudo_exempt("the user's own choice of columns to show")
 def history_columns(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Save which columns this user sees, then go back to the same filtered table.
 

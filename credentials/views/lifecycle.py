@@ -18,19 +18,18 @@ from django.contrib import messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import Table
 
 from credentials import services
-from credentials.forms import ConfirmForm
+from credentials.forms import ConfirmForm, CreateOnceForm
 from credentials.models import ApiKey, OAuthClient
-from credentials.views import reveal
+from credentials.views import once, reveal
 from credentials.views.common import credentials_view, page_context
 from tango_portal.accounts.sudo import sudo_required
-from tango_portal.core.http import client_ip, is_htmx, template_for
+from tango_portal.core.http import client_ip, redirect_after, template_for
 from tango_portal.models import Membership, Team
 
 # A write of credentials/services.py. The pages pass what every call shares (actor,
@@ -63,7 +62,7 @@ class CredentialPages[C: (OAuthClient, ApiKey)]:
     shown: Callable[[C, str], Mapping[str, Any]]
     gone: reveal.Gone
     credential_url: Callable[[C], str]
-    form: Callable[[QueryDict | None], forms.Form]
+    form: Callable[[QueryDict | None], CreateOnceForm]
     active: Callable[..., QuerySet[C]]
     max_active: int
     # Deactivating: what the page adds is read after the attempt, so a refusal shows it current.
@@ -104,11 +103,6 @@ class CredentialPages[C: (OAuthClient, ApiKey)]:
         )
 
 
-def redirect_after(request: HttpRequest, url: str) -> HttpResponse:
-    """Leave a form for `url`; htmx is told to load it as a whole page, messages included."""
-    return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
-
-
 def _submit(
     request: HttpRequest,
     form: forms.Form,
@@ -140,6 +134,7 @@ def _posted(request: HttpRequest) -> QueryDict | None:
     return request.POST if request.method == "POST" else None
 
 
+@require_GET
 @credentials_view("view")
 def list_view(request: HttpRequest, membership: Membership, pages: CredentialPages[Any]) -> HttpResponse:
     """Every credential of the type: the active ones (its section), then the deactivated ones."""
@@ -154,6 +149,7 @@ def list_view(request: HttpRequest, membership: Membership, pages: CredentialPag
 
 @require_http_methods(["GET", "POST"])
 @credentials_view("manage")
+@sudo_required
 # The credential and the one hold of its secret commit together, or neither does.
 @transaction.atomic
 def generate_view(request: HttpRequest, membership: Membership, pages: CredentialPages[Any]) -> HttpResponse:
@@ -162,17 +158,22 @@ def generate_view(request: HttpRequest, membership: Membership, pages: Credentia
 
     An htmx POST (the form in the API keys section) is told to load that page whole. A
     refusal (OAuth not enabled, the most allowed already active) creates nothing: the form
-    again, with why, as a 409.
+    again, with why, as a 409. The same form sent again (reload, Back) makes nothing and
+    goes to what it made the first time.
     """
     form = pages.form(_posted(request))
+    if form.is_valid() and (pk := once.made_before(request, form, pages.app)) is not None:
+        made = pages.get(team=membership.team, pk=pk, include_deactivated=True)
+        return once.already_made(request, pages.gone, pages.credential_url(made))
     created, error, status = _submit(
         request,
         form,
-        lambda fields: _as_actor(request, membership, pages.create, **fields),
+        lambda _: _as_actor(request, membership, pages.create, **form.credential_fields),
         services.CredentialError,
     )
     if created is not None:
         credential, secret = created
+        once.remember(request, form, pages.app, credential.pk)
         return reveal.redirect_to_reveal(
             request, membership, credential, secret, url_name=f"credentials:{pages.app}:reveal"
         )

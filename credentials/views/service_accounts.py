@@ -9,8 +9,6 @@ templates (`template.html#partial`) when the request comes from htmx.
 
 from __future__ import annotations
 
-import re
-import uuid
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -25,14 +23,13 @@ from django_htmx.middleware import HtmxDetails
 from django_tables2 import RequestConfig
 
 from credentials import permissions, selectors, services
-from credentials.forms import ConfirmForm, DisplayNameForm
+from credentials.forms import ConfirmForm, DisplayNameForm, NewDisplayNameForm
 from credentials.models import ServiceAccount
 from credentials.tables.service_accounts import ServiceAccountTable
-from credentials.views import reveal
+from credentials.views import once, reveal
 from credentials.views.common import credentials_view, page_context
-from credentials.views.lifecycle import redirect_after
-from tango_portal.accounts.sudo import sudo_required
-from tango_portal.core.http import client_ip, is_htmx, template_for
+from tango_portal.accounts.sudo import sudo_exempt, sudo_required
+from tango_portal.core.http import client_ip, is_htmx, redirect_after, template_for
 from tango_portal.models import Membership
 
 app_name = "service_accounts"
@@ -43,14 +40,6 @@ HISTORY_LIMIT = 50
 # The detail page's summary section; a rename posted from there gets it back.
 SUMMARY_TARGET = "sa-summary"
 DELETE_CONFIRM_LABEL = "I understand that deleting this service account cannot be undone"
-
-# Create forms carry a random key so that a reload or a back-and-resubmit of the
-# create POST does not make a second account. The session maps each used key to the
-# account it made; it never holds a password.
-CREATE_KEY_FIELD = "create_key"
-CREATE_KEYS_SESSION = "service_account_create_keys"
-CREATE_KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
-MAX_REMEMBERED_CREATE_KEYS = 20
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -85,10 +74,17 @@ def service_account_list(request: HttpRequest, membership: Membership) -> HttpRe
     return render(request, template_for(request, "credentials/service_accounts/list.html", "table"), context)
 
 
+REVEAL_GONE = reveal.Gone(
+    what="password",
+    if_lost="create a new service account, switch your servers to it, and delete this one",
+    link_label="Open the service account",
+)
+
+
 def _create_page(
     request: HttpRequest,
     membership: Membership,
-    form: DisplayNameForm,
+    form: NewDisplayNameForm,
     *,
     error: str = "",
     status: int = HTTPStatus.OK,
@@ -98,51 +94,33 @@ def _create_page(
         form=form,
         error=error,
         sa_oauth_enabled=membership.team.oauth_enabled,
-        sa_create_key=uuid.uuid4().hex,
     )
     return render(request, "credentials/service_accounts/create.html", context, status=status)
 
 
-def _remembered_account(request: HttpRequest, key: str) -> int | None:
-    keys: dict[str, int] = request.session.get(CREATE_KEYS_SESSION, {})
-    return keys.get(key)
-
-
-def _remember_create_key(request: HttpRequest, key: str, account: ServiceAccount) -> None:
-    keys: dict[str, int] = dict(request.session.get(CREATE_KEYS_SESSION, {}))
-    keys[key] = account.pk
-    # Dicts keep insertion order: drop the oldest keys.
-    request.session[CREATE_KEYS_SESSION] = dict(list(keys.items())[-MAX_REMEMBERED_CREATE_KEYS:])
-
-
 def _already_created(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
-    """A resubmitted create form: send the user to the account made the first time."""
-    messages.warning(
-        request,
-        "This service account was already created. Its password was shown only once, when it "
-        "was created, and cannot be shown again. If you did not save it, create a new service "
-        "account and delete this one.",
+    """A resubmitted create form: the account made the first time, if it is still there."""
+    url = (
+        reverse("credentials:service_accounts:detail", kwargs={"pk": pk})
+        if selectors.service_accounts_active(team=membership.team).filter(pk=pk).exists()
+        else reverse("credentials:index") + "#service-accounts"
     )
-    if selectors.service_accounts_active(team=membership.team).filter(pk=pk).exists():
-        return redirect("credentials:service_accounts:detail", pk=pk)
-    return redirect(reverse("credentials:index") + "#service-accounts")
+    return once.already_made(request, REVEAL_GONE, url)
 
 
 @require_http_methods(["GET", "POST"])
 @credentials_view("manage")
+@sudo_required
 def service_account_create(request: HttpRequest, membership: Membership) -> HttpResponse:
     """GET: the create form. POST: create, then redirect (303) to the page that shows the
     password once, so that Back or reload never asks to resubmit the form.
     """
     if request.method == "GET":
-        return _create_page(request, membership, DisplayNameForm())
-    form = DisplayNameForm(request.POST)
+        return _create_page(request, membership, NewDisplayNameForm())
+    form = NewDisplayNameForm(request.POST)
     if not form.is_valid():
         return _create_page(request, membership, form, status=HTTPStatus.UNPROCESSABLE_ENTITY)
-    key = request.POST.get(CREATE_KEY_FIELD, "")
-    if not CREATE_KEY_PATTERN.fullmatch(key):
-        key = ""
-    if key and (pk := _remembered_account(request, key)) is not None:
+    if (pk := once.made_before(request, form, app_name)) is not None:
         return _already_created(request, membership, pk)
     try:
         # The account and the one hold of its password commit together: no account is
@@ -159,16 +137,8 @@ def service_account_create(request: HttpRequest, membership: Membership) -> Http
             )
     except services.CredentialError as error:
         return _create_page(request, membership, form, error=str(error), status=HTTPStatus.CONFLICT)
-    if key:
-        _remember_create_key(request, key, account)
+    once.remember(request, form, app_name, account.pk)
     return response
-
-
-REVEAL_GONE = reveal.Gone(
-    what="password",
-    if_lost="create a new service account, switch your servers to it, and delete this one",
-    link_label="Open the service account",
-)
 
 
 @require_GET
@@ -267,6 +237,7 @@ def _rename_response(
 
 @require_http_methods(["GET", "POST"])
 @credentials_view("manage")
+@sudo_exempt("a new display name: no secret, access or permission changes")
 def service_account_rename(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """Save the display name (trimmed, at most 100 characters, no control characters).
 

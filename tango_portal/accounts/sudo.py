@@ -26,7 +26,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.crypto import get_random_string
@@ -165,8 +165,27 @@ def _hold_for_prompt(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# What a view declares of itself, read by the test that walks every URL: "required", or
+# why a view that changes something needs no fresh password. functools.wraps carries the
+# attribute out through every decorator applied after this one.
+SUDO_ATTRIBUTE = "sudo"
+
+
+def sudo_exempt[V: Callable[..., HttpResponseBase]](reason: str) -> Callable[[V], V]:
+    """Declare that `view` changes state without sudo mode, and why (the coverage test reads it)."""
+
+    def decorator(view: V) -> V:
+        setattr(view, SUDO_ATTRIBUTE, f"exempt: {reason}")
+        return view
+
+    return decorator
+
+
 def sudo_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Ask for the password first when the last sign-in is older than the sudo window."""
+    """Ask for the password first when the last sign-in is older than the sudo window.
+
+    For every view that creates a secret, deletes, deactivates or changes permissions.
+    """
 
     @login_required
     @functools.wraps(view)
@@ -195,11 +214,13 @@ def sudo_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return view(request, *args, **kwargs)
         return prompt(error=error)
 
+    setattr(wrapped, SUDO_ATTRIBUTE, "required")
     return wrapped
 
 
 @never_cache
 @login_required
+@sudo_exempt("it is the password prompt itself")
 def confirm_password(request: HttpRequest) -> HttpResponse:
     """The password prompt for a GET that needs sudo (on success, back to that page), and
     for an htmx POST held in the session (its `resume` id): the prompt posts it again.

@@ -9,12 +9,18 @@ from tango_portal.accounts.forms import EmailAuthenticationForm
 urlpatterns = [
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+        sudo.sudo_exempt("signing in is what sudo mode asks for")(
+            auth_views.LoginView.as_view(
+                authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+            )
         ),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/logout/",
+        sudo.sudo_exempt("signing out gives up access")(auth_views.LogoutView.as_view()),
+        name="logout",
+    ),
     path("accounts/sudo/", sudo.confirm_password, name="sudo"),
     path("team/switch/", views.team_switch, name="team-switch"),
 ]

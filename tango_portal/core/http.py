@@ -9,7 +9,9 @@ import ipware
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django_htmx.http import HttpResponseClientRedirect
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -20,6 +22,11 @@ def is_htmx(request: HttpRequest) -> bool:
 def template_for(request: HttpRequest, template: str, partial: str) -> str:
     """`template`, or its `{% partialdef partial %}` when htmx asks for a fragment."""
     return f"{template}#{partial}" if is_htmx(request) else template
+
+
+def redirect_after(request: HttpRequest, url: str) -> HttpResponse:
+    """Leave a form for `url`; htmx is told to load it as a whole page, messages included."""
+    return HttpResponseClientRedirect(url) if is_htmx(request) else redirect(url)
 
 
 def no_store(response: HttpResponse) -> HttpResponse:
@@ -57,6 +64,19 @@ def client_ip(request: HttpRequest) -> str | None:
 GONE_MESSAGE = "That is no longer there: it may have been deleted in another tab or by someone else."
 
 
+def htmx_not_found(request: HttpRequest, message: str, *, load: str = "") -> HttpResponse:
+    """A 404 for htmx that loads a whole page, which shows `message`: the page that sent the
+    request again, or the page at `load` (when that one may be gone too).
+    """
+    messages.warning(request, message)
+    response = HttpResponseNotFound(message, content_type="text/plain; charset=utf-8")
+    if load:
+        response["HX-Redirect"] = load
+    else:
+        response["HX-Refresh"] = "true"
+    return response
+
+
 def refresh_on_not_found[**P](view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
     """Answer an `Http404` of an htmx request by reloading the page that sent it.
 
@@ -74,9 +94,6 @@ def refresh_on_not_found[**P](view: Callable[P, HttpResponse]) -> Callable[P, Ht
             request = args[0]
             if not isinstance(request, HttpRequest) or not is_htmx(request):
                 raise
-            messages.warning(request, GONE_MESSAGE)
-            response = HttpResponseNotFound(GONE_MESSAGE, content_type="text/plain; charset=utf-8")
-            response["HX-Refresh"] = "true"
-            return response
+            return htmx_not_found(request, GONE_MESSAGE)
 
     return wrapped

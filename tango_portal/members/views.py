@@ -13,17 +13,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
 from credentials import permissions
-from tango_portal.accounts.sudo import sudo_required
+from tango_portal.accounts.sudo import sudo_exempt, sudo_required
 from tango_portal.accounts.teams import forbidden, membership_required, switch_team
-from tango_portal.core.http import is_htmx, no_store, template_for
+from tango_portal.core.http import htmx_not_found, is_htmx, no_store, redirect_after, template_for
 from tango_portal.members import selectors as members_selectors
 from tango_portal.members import services
 from tango_portal.members.forms import MemberAddForm, MemberChangeForm, SignupForm
@@ -43,13 +42,6 @@ members_admin = membership_required(permissions.can_manage_members, "admin")
 
 def _template(request: HttpRequest, name: str, partial: str = EDITOR) -> str:
     return template_for(request, name, partial)
-
-
-def _done(request: HttpRequest, url: str) -> HttpResponse:
-    """After a change: the page itself, freshly loaded, shows the outcome."""
-    if is_htmx(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
 
 
 def _actor(request: HttpRequest) -> User:
@@ -78,22 +70,19 @@ def _member_or_gone(request: HttpRequest, membership: Membership, pk: int) -> Me
     except Http404:
         if not is_htmx(request):
             raise
-    messages.warning(
+    return htmx_not_found(
         request,
         f"That member is no longer in {membership.team.name}: they were removed, perhaps by "
         "another admin or in another tab. Nothing was changed.",
+        load=reverse("members:list"),
     )
-    response = HttpResponseNotFound(
-        "No longer a member; loading the list of users.", content_type="text/plain; charset=utf-8"
-    )
-    response["HX-Redirect"] = reverse("members:list")
-    return response
 
 
 # --- The members page ------------------------------------------------------------------
 
 
 @members_admin
+@require_GET
 def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Members with their role and permission, and the team activity record (newest first)."""
     team = membership.team
@@ -171,6 +160,7 @@ def _signup_link_page(
 
 @members_admin
 @require_POST
+@sudo_required
 def member_signup_link(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """A new one-time sign-up link for a member who has not signed up yet."""
     member = _member_or_gone(request, membership, pk)
@@ -184,7 +174,7 @@ def member_signup_link(request: HttpRequest, membership: Membership, pk: int) ->
         )
     except services.MemberError as error:
         messages.error(request, str(error))
-        return _done(request, reverse("members:list"))
+        return redirect_after(request, reverse("members:list"))
     except PermissionDenied:
         return forbidden(request, membership, "admin")
     return _signup_link_page(request, membership, member, invitation, token)
@@ -233,8 +223,8 @@ def member_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
     messages.success(request, "Saved. " + "; ".join(changes) + ": done. It applies from their next page.")
     if member.pk == membership.pk and role != Membership.Role.ADMIN:
         # They stepped down: the members page is no longer theirs to see.
-        return _done(request, reverse("home"))
-    return _done(request, reverse("members:list"))
+        return redirect_after(request, reverse("home"))
+    return redirect_after(request, reverse("members:list"))
 
 
 # --- Removing a member ---------------------------------------------------------------------
@@ -273,9 +263,9 @@ def member_remove(request: HttpRequest, membership: Membership, pk: int) -> Http
     name = member.user.get_full_name()
     if member.pk == membership.pk:
         messages.success(request, f"You left {team.name}.")
-        return _done(request, reverse("home"))
+        return redirect_after(request, reverse("home"))
     messages.success(request, f"{name} was removed from {team.name}; they lost access at once.")
-    return _done(request, reverse("members:list"))
+    return redirect_after(request, reverse("members:list"))
 
 
 # --- Signing up with a link ------------------------------------------------------------------
@@ -302,6 +292,7 @@ def _token_url_headers(response: HttpResponse) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@sudo_exempt("no session yet: the one-time sign-up link is the credential")
 def signup(request: HttpRequest, token: str = "") -> HttpResponse:
     """The page a sign-up link opens: set a password and join the team, signed in.
 

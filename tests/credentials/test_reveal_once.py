@@ -17,7 +17,7 @@ from credentials import secrets as credential_secrets
 from credentials import services
 from credentials.models import ApiKey, CredentialHistory, OAuthClient, PendingReveal, ServiceAccount
 from tango_portal.accounts import teams
-from tests.conftest import client_for, no_store
+from tests.conftest import client_for, no_store, revealed
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -303,25 +303,42 @@ def test_two_requests_that_both_read_the_hold_reveal_it_once(manager, team):
     assert shown == [password, None]
 
 
-def test_resubmitting_the_service_account_form_goes_to_already_created(manager_client, team):
-    body = manager_client.get(f"{BASE}/service-accounts/create/").content.decode()
-    key = re.search(r'name="create_key" value="([0-9a-f]{32})"', body).group(1)
-    _, url = create(manager_client, KINDS[0])  # a form without a key is its own account
-    posted = manager_client.post(f"{BASE}/service-accounts/create/", {"create_key": key})
-    assert posted.status_code == HTTPStatus.SEE_OTHER
-    password = KINDS[0].secret_in(manager_client.get(posted["Location"]))
+CREATE_KEY = re.compile(r'name="create_key" value="([0-9a-f]{32})"')
 
-    again = manager_client.post(f"{BASE}/service-accounts/create/", {"create_key": key}, follow=True)
 
-    account = ServiceAccount.objects.get(pk=int(REVEAL.match(posted["Location"])["pk"]))
-    assert again.redirect_chain == [(f"{BASE}/service-accounts/{account.pk}/", HTTPStatus.FOUND)]
-    assert password not in again.content.decode()
-    assert "already created" in again.content.decode()
-    assert ServiceAccount.objects.filter(team=team).count() == 2
-    assert (
-        PendingReveal.objects.filter(credential_pk=account.pk, credential_type="service_account").count() == 0
-    )
-    assert url != posted["Location"]
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_resubmitting_a_create_form_makes_nothing_and_opens_what_it_made(manager_client, team, kind, htmx):
+    key = CREATE_KEY.search(manager_client.get(kind.create_url).content.decode()).group(1)
+    _, url = create(manager_client, kind)  # a form without a key is its own credential
+    headers = {"HX-Request": "true"} if htmx else {}
+    posted = manager_client.post(kind.create_url, {**kind.data, "create_key": key}, headers=headers)
+    page = revealed(manager_client, posted)
+    secret = kind.secret_in(page)
+    made = kind.model.objects.get(pk=int(REVEAL.match(page.request["PATH_INFO"])["pk"]))
+    again = manager_client.post(kind.create_url, {**kind.data, "create_key": key}, headers=headers)
+
+    target = again["HX-Redirect"] if htmx else again["Location"]
+    assert target == kind.detail_url.format(pk=made.pk)
+    opened = manager_client.get(target)
+    assert secret not in opened.content.decode()
+    assert "This form was already sent, so nothing new was made" in opened.content.decode()
+    assert "cannot be shown again" in opened.content.decode()
+    assert kind.model.objects.filter(team=team).count() == 2
+    created = CredentialHistory.objects.filter(action=CredentialHistory.Action.CREATED)
+    assert created.count() == 2
+    assert PendingReveal.objects.count() == 1  # the keyless one's, never opened
+    assert url != target
+
+
+def test_a_key_of_another_kind_of_credential_makes_a_new_one(manager_client, team):
+    key = CREATE_KEY.search(manager_client.get(KINDS[1].create_url).content.decode()).group(1)
+    manager_client.post(KINDS[1].create_url, {**KINDS[1].data, "create_key": key})
+
+    posted = manager_client.post(KINDS[2].create_url, {**KINDS[2].data, "create_key": key})
+
+    assert "/reveal/" in posted["Location"]
+    assert ApiKey.objects.filter(team=team).count() == 1
 
 
 def test_a_failure_to_hold_the_secret_creates_no_credential(kind, manager, manager_client, monkeypatch):

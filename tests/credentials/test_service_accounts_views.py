@@ -317,7 +317,7 @@ def test_resubmitting_the_create_form_does_not_create_or_show_again(manager_clie
     assert again.redirect_chain == [(detail_url(account), HTTPStatus.FOUND)]
     assert password not in text(again)
     assert "tng_sbx_sap_" not in text(again)
-    assert "already created" in text(again)
+    assert "already sent" in text(again)
     assert "cannot be shown again" in text(again)
     assert actions(team) == [Action.CREATED, Action.VIEWED]
 
