@@ -8,7 +8,7 @@ that could carry one.
 
 from __future__ import annotations
 
-from credentials.models import CredentialHistory, CredentialType
+from credentials.models import CredentialHistory, CredentialType, HistoryAction
 from tango_portal.core import chain
 from tango_portal.core.chain import LockedTeam
 from tango_portal.models import Team, User
@@ -34,7 +34,7 @@ def record(
     *,
     team: LockedTeam[Team],
     actor: User | None,
-    action: CredentialHistory.Action,
+    action: HistoryAction,
     credential_type: CredentialType,
     credential_name: str,
     credential_identifier: str,

@@ -84,6 +84,8 @@ class ServiceAccount(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     last_token_at = models.DateTimeField("last token issued", null=True, blank=True)
+    # A token request or an API call with one of its tokens (credentials.usage).
+    last_used_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = ServiceAccountQuerySet.as_manager()
@@ -175,6 +177,18 @@ class ApiKey(models.Model):
         return f"{self.prefix}{'•' * 12}"
 
 
+class HistoryAction(models.TextChoices):
+    """What a credential history row records (CredentialHistory.Action)."""
+
+    CREATED = "created", "Created"
+    VIEWED = "viewed", "Viewed"
+    UPDATED = "updated", "Updated"
+    DEACTIVATED = "deactivated", "Deactivated"
+    ROTATION_STARTED = "rotation_started", "Rotation started"
+    ROTATION_FINISHED = "rotation_finished", "Rotation finished"
+    TOKENS_REVOKED = "tokens_revoked", "Tokens revoked"
+
+
 class CredentialHistory(chain.ChainedRecord):
     """One action on one credential. Append-only at every level, database included.
 
@@ -184,11 +198,7 @@ class CredentialHistory(chain.ChainedRecord):
     chain that `verify_history` can check. Only credentials/history.py writes here.
     """
 
-    class Action(models.TextChoices):
-        CREATED = "created", "Created"
-        VIEWED = "viewed", "Viewed"
-        UPDATED = "updated", "Updated"
-        DEACTIVATED = "deactivated", "Deactivated"
+    Action = HistoryAction
 
     action = models.CharField(max_length=20, choices=Action.choices)
     credential_type = models.CharField(max_length=20, choices=CredentialType.choices)
@@ -232,11 +242,11 @@ class CredentialHistory(chain.ChainedRecord):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(action__in=["created", "viewed", "updated", "deactivated"]),
+                condition=models.Q(action__in=HistoryAction.values),
                 name="history_action_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(credential_type__in=["service_account", "oauth_client", "api_key"]),
+                condition=models.Q(credential_type__in=CredentialType.values),
                 name="history_credential_type_valid",
             ),
         ]
@@ -292,10 +302,113 @@ class PendingReveal(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(credential_type__in=["service_account", "oauth_client", "api_key"]),
+                condition=models.Q(credential_type__in=CredentialType.values),
                 name="pendingreveal_credential_type_valid",
             ),
         ]
 
     def __str__(self) -> str:
         return f"pending reveal of {self.credential_type} #{self.credential_pk}"
+
+
+# --- Usage evidence: when, how often and from where each credential was used ------
+
+
+class CredentialUsageDay(models.Model):
+    """How many requests a credential authenticated on one day (UTC): token requests for
+    clients and service accounts, API calls for every type. Kept USAGE_RETENTION_DAYS.
+
+    Written by credentials.usage at most once a minute per credential, from counters in
+    the shared cache, so a busy integration does not make every call a write.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    credential_type = models.CharField(max_length=20, choices=CredentialType.choices)
+    credential_pk = models.PositiveBigIntegerField()
+    day = models.DateField()
+    requests = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential_type", "credential_pk", "day"], name="usageday_one_per_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credential_type__in=CredentialType.values),
+                name="usageday_credential_type_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="usageday_team_day")]
+
+    def __str__(self) -> str:
+        return f"{self.credential_type} #{self.credential_pk} on {self.day}: {self.requests}"
+
+
+class CredentialAddress(models.Model):
+    """A client address a credential was used from: first and last seen, the user agent
+    seen last. The newest USAGE_ADDRESSES_KEPT per credential are kept."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    credential_type = models.CharField(max_length=20, choices=CredentialType.choices)
+    credential_pk = models.PositiveBigIntegerField()
+    ip_address = models.GenericIPAddressField()
+    user_agent = models.CharField(max_length=300, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential_type", "credential_pk", "ip_address"], name="address_one_per_credential"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credential_type__in=CredentialType.values),
+                name="address_credential_type_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["credential_type", "credential_pk", "-last_seen_at"], name="address_newest")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ip_address} ({self.credential_type} #{self.credential_pk})"
+
+
+# --- Rotation: a second credential, then the old one deactivated once quiet ------
+
+
+class Rotation(models.Model):
+    """A team replacing one client credential or API key by a new one.
+
+    Started by generating the new credential (`new_pk`); finished when the old one is
+    deactivated from the rotation page (or cancelled when either is deactivated otherwise).
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rotations")
+    credential_type = models.CharField(max_length=20, choices=CredentialType.choices)
+    old_pk = models.PositiveBigIntegerField()
+    new_pk = models.PositiveBigIntegerField()
+    quiet_days = models.PositiveSmallIntegerField(default=7)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(credential_type__in=[CredentialType.OAUTH_CLIENT, CredentialType.API_KEY]),
+                name="rotation_type_rotatable",
+            ),
+            # One open rotation per old credential.
+            models.UniqueConstraint(
+                fields=["credential_type", "old_pk"],
+                condition=models.Q(finished_at__isnull=True),
+                name="rotation_one_open_per_credential",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"rotation of {self.credential_type} #{self.old_pk} to #{self.new_pk}"

@@ -6,11 +6,12 @@ not in the queryset, so asking for it is a plain 404.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -19,8 +20,10 @@ from credentials import secrets as credential_secrets
 from credentials.models import (
     AccessToken,
     ApiKey,
+    CredentialAddress,
     CredentialHistory,
     CredentialType,
+    CredentialUsageDay,
     HistoryColumnPreference,
     OAuthClient,
     PendingReveal,
@@ -195,9 +198,11 @@ class LiveToken(NamedTuple):
 
     client_pk: int
     client_id: str
+    team_id: int
     team_name: str
     team_slug: str
     service_account: str | None
+    service_account_pk: int | None
     audience: str
     scope: str
     issued_at: datetime
@@ -211,8 +216,8 @@ class LiveToken(NamedTuple):
 # team's OAuth on, its service account (if any) not deleted. Parameters are bound by the
 # driver.
 _BEARER_LOOKUP_SQL = """
-    SELECT token.client_id, client.client_id, team.name, team.slug, account.username,
-           token.audience, token.scope, token.issued_at, token.expires_at
+    SELECT token.client_id, client.client_id, team.id, team.name, team.slug, account.username,
+           account.id, token.audience, token.scope, token.issued_at, token.expires_at
       FROM credentials_accesstoken token
       JOIN credentials_oauthclient client ON client.id = token.client_id
       JOIN tango_portal_team team ON team.id = client.team_id
@@ -267,3 +272,84 @@ def pending_reveal_get(
     if pending is not None and pending.user_id != user.pk:
         raise Http404("No such page.")
     return pending
+
+
+# --- Usage evidence ------------------------------------------------------------------
+
+EVIDENCE_DAYS = 90
+
+
+class UsageEvidence(NamedTuple):
+    """What a credential's page and its delete confirmation say of its use."""
+
+    last_used_at: datetime | None
+    # The newest first; the first is where the last use came from.
+    addresses: list[CredentialAddress]
+    # EVIDENCE_DAYS days, the oldest first, each with its count of `series`.
+    days: list[tuple[date, int]]
+    # What `days` counts: "Tokens issued" (clients, service accounts) or "Requests" (API keys).
+    series: str
+
+    @property
+    def last_address(self) -> CredentialAddress | None:
+        return self.addresses[0] if self.addresses else None
+
+    @property
+    def total(self) -> int:
+        return sum(count for _, count in self.days)
+
+    def used_within(self, now: datetime | None = None) -> str | None:
+        """'24 hours', '7 days' or '30 days': the shortest of these that saw the last use;
+        'more than 30 days' before that, or None if never used."""
+        if self.last_used_at is None:
+            return None
+        since = (now or timezone.now()) - self.last_used_at
+        for label, span in (("24 hours", timedelta(days=1)), ("7 days", timedelta(days=7))):
+            if since <= span:
+                return label
+        return "30 days" if since <= timedelta(days=30) else "more than 30 days"
+
+
+def usage_evidence(
+    credential: OAuthClient | ServiceAccount | ApiKey, *, now: datetime | None = None
+) -> UsageEvidence:
+    """Last use, the addresses seen and a count per day for the last EVIDENCE_DAYS days.
+
+    Three queries: the addresses, and either the tokens issued (every token is a row of
+    AccessToken) or the requests counted (credentials.usage).
+    """
+    kind = {
+        OAuthClient: CredentialType.OAUTH_CLIENT,
+        ServiceAccount: CredentialType.SERVICE_ACCOUNT,
+        ApiKey: CredentialType.API_KEY,
+    }[type(credential)]
+    today = (now or timezone.now()).astimezone(UTC).date()
+    first = today - timedelta(days=EVIDENCE_DAYS - 1)
+    addresses = list(
+        CredentialAddress.objects.filter(credential_type=kind, credential_pk=credential.pk).order_by(
+            "-last_seen_at", "-id"
+        )
+    )
+    counts: dict[date, int]
+    if kind == CredentialType.API_KEY:
+        series = "Requests"
+        counts = dict(
+            CredentialUsageDay.objects.filter(
+                credential_type=kind, credential_pk=credential.pk, day__gte=first
+            ).values_list("day", "requests")
+        )
+    else:
+        series = "Tokens issued"
+        field = "client" if kind == CredentialType.OAUTH_CLIENT else "service_account"
+        start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+        counts = dict(
+            AccessToken.objects.filter(**{field: credential}, issued_at__gte=start)
+            .annotate(day=TruncDate("issued_at", tzinfo=UTC))
+            .values("day")
+            .annotate(n=Count("id"))
+            .values_list("day", "n")
+        )
+    days = [
+        (first + timedelta(days=i), counts.get(first + timedelta(days=i), 0)) for i in range(EVIDENCE_DAYS)
+    ]
+    return UsageEvidence(credential.last_used_at, addresses, days, series)

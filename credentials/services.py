@@ -25,6 +25,7 @@ from credentials.models import (
     ApiKey,
     CredentialHistory,
     CredentialType,
+    HistoryAction,
     HistoryColumnPreference,
     OAuthClient,
     PendingReveal,
@@ -93,7 +94,7 @@ def _record(
     *,
     team: LockedTeam[Team],
     actor: User,
-    action: CredentialHistory.Action,
+    action: HistoryAction,
     credential: Credential,
     ip_address: str | None,
     details: dict[str, str] | None = None,
@@ -540,21 +541,6 @@ def access_token_revoke(*, client: OAuthClient, token: str) -> bool:
             token_digest=credential_secrets.digest(token), client=client, revoked_at__isnull=True
         ).update(revoked_at=timezone.now())
     )
-
-
-API_KEY_LAST_USED_PRECISION = timedelta(minutes=1)
-
-
-def api_key_mark_used(*, key: ApiKey) -> None:
-    """Record that a legacy API key authenticated a call.
-
-    Written at most once a minute per key, so a busy integration does not turn every
-    API call into a write; "last used" is shown to the minute.
-    """
-    now = timezone.now()
-    if key.last_used_at is not None and now - key.last_used_at < API_KEY_LAST_USED_PRECISION:
-        return
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
 
 
 # --- The one page that shows a new secret -------------------------------------

@@ -71,7 +71,21 @@ class Team(models.Model):
         default=False,
         help_text="Set by the team's Tango representative before OAuth credentials can be made.",
     )
+
+    class MaxCredentialAge(models.IntegerChoices):
+        DAYS_90 = 90, "90 days"
+        DAYS_180 = 180, "180 days"
+        DAYS_365 = 365, "365 days"
+
     created_at = models.DateTimeField(default=timezone.now)
+    # Credentials older than this are due for rotation; None: no maximum.
+    max_credential_age_days = models.PositiveSmallIntegerField(
+        "maximum credential age",
+        choices=MaxCredentialAge.choices,
+        null=True,
+        blank=True,
+        default=MaxCredentialAge.DAYS_365,
+    )
 
     class Meta:
         ordering = ["name"]

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "axes",
+    "django_tasks_db",
     "tango_portal",
     "credentials",
 ]
@@ -300,6 +301,22 @@ HISTORY_VERIFY_KEY_FILE = os.environ.get("HISTORY_VERIFY_KEY_FILE", "")
 # Opening a credential's detail records "viewed" at most once per user, credential and
 # HISTORY_VIEW_INTERVAL, so that reloads (or a cross-site link) cannot flood history.
 HISTORY_VIEW_INTERVAL = timedelta(hours=1)
+
+# --- Usage evidence, rotation and reminders -------------------------------------
+
+# Each use of a credential (token request, API call) counts in the shared cache; the
+# counts, the address and the "last used" time reach the database at most once per
+# USAGE_FLUSH_SECONDS per credential and address (credentials.usage). 0 turns it off.
+USAGE_RECORDING = os.environ.get("USAGE_RECORDING", "1") != "0"
+USAGE_FLUSH_SECONDS = int(os.environ.get("USAGE_FLUSH_SECONDS", "60"))
+USAGE_RETENTION_DAYS = 90
+USAGE_ADDRESSES_KEPT = 10
+
+# Django's tasks framework, on the database (django-tasks-db): run `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "Tango Portal <no-reply@localhost>")
+# The portal's address in emails, which are sent outside any request.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Logging ------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client
 
-from credentials import history, services
+from credentials import history, services, usage
 from credentials import secrets as credential_secrets
 from credentials.models import AccessToken, CredentialHistory, OAuthClient, ServiceAccount
 from tango_portal.core.chain import lock_team
@@ -64,8 +64,10 @@ def _clear_cache() -> Iterator[None]:
     from django.core.cache import cache
 
     cache.clear()
+    usage.forget()
     yield
     cache.clear()
+    usage.forget()
 
 
 def _append_only_tables() -> list[str]:

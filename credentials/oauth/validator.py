@@ -33,6 +33,9 @@ from credentials.oauth.errors import TooManyRequestsError, wrong_environment_des
 
 PASSWORD_GRANT = "password"  # noqa: S105
 CLIENT_CREDENTIALS_GRANT = "client_credentials"
+# Where save_bearer_token leaves the AccessToken it stored, in the token endpoint's
+# `credentials` dict (oauthlib's request.extra_credentials).
+ISSUED = "issued"
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
@@ -200,7 +203,7 @@ class PortalRequestValidator(RequestValidator):
     def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> None:
         account: ServiceAccount | None = request.user if request.grant_type == PASSWORD_GRANT else None
         try:
-            services.access_token_issue(
+            issued = services.access_token_issue(
                 token=token["access_token"],
                 client=request.client,
                 service_account=account,
@@ -215,6 +218,9 @@ class PortalRequestValidator(RequestValidator):
             ) from exc
         except services.TokenRefused as exc:
             raise InvalidGrantError(description=str(exc), request=request) from exc
+        if request.extra_credentials is not None:
+            # The token view passed this dict: it records the token's use (credentials.usage).
+            request.extra_credentials[ISSUED] = issued
 
     # --- Protected resources, revocation, introspection -----------------------
 

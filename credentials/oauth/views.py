@@ -8,6 +8,7 @@ headers, and the authentication challenges this service sends.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -20,12 +21,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 
-from credentials import selectors, services
-from credentials.models import ApiKey
+from credentials import selectors, services, usage
+from credentials.models import AccessToken, ApiKey, CredentialType
 from credentials.oauth import throttle
 from credentials.oauth.errors import TooManyAttemptsError, wrong_environment_description
 from credentials.oauth.server import endpoints
-from credentials.oauth.validator import CLIENT_CREDENTIALS_GRANT, basic_credentials
+from credentials.oauth.validator import CLIENT_CREDENTIALS_GRANT, ISSUED, basic_credentials
 from credentials.selectors import LiveToken
 from tango_portal.accounts.sudo import sudo_exempt
 from tango_portal.core import security_log
@@ -149,8 +150,18 @@ def _throttled_call(request: HttpRequest, endpoint_method: Any) -> tuple[Triple,
 @sudo_exempt("machine endpoint: the client authenticates every request, no session is used")
 def token(request: HttpRequest) -> HttpResponse:
     """POST /oauth/token: a bearer token for client credentials and a service account."""
-    triple, form = _throttled_call(request, endpoints().token.create_token_response)
+    issued: dict[str, AccessToken] = {}
+    triple, form = _throttled_call(
+        request, functools.partial(endpoints().token.create_token_response, credentials=issued)
+    )
     response = _respond(triple)
+    if triple[2] == HTTPStatus.OK and (row := issued.get(ISSUED)) is not None:
+        usage.record(
+            request,
+            usage.token_credentials(
+                team_id=row.client.team_id, client_pk=row.client_id, service_account_pk=row.service_account_id
+            ),
+        )
     if triple[2] == HTTPStatus.OK and form.get("grant_type") == [CLIENT_CREDENTIALS_GRANT]:
         cutoff = services.legacy_cutoff()
         response["Deprecation"] = f"@{int(cutoff.timestamp())}"
@@ -262,7 +273,6 @@ def _authenticate_api_key(authorization: str) -> ApiKey | JsonResponse:
         return _api_key_unauthorized("Unknown team or API key.")
     if not key.is_active:
         return _api_key_unauthorized("This API key was deactivated and can no longer be used.")
-    services.api_key_mark_used(key=key)
     return key
 
 
@@ -275,6 +285,7 @@ def whoami(request: HttpRequest) -> HttpResponse:
         outcome = _authenticate_api_key(authorization)
         if isinstance(outcome, HttpResponse):
             return outcome
+        usage.record(request, [usage.Credential(CredentialType.API_KEY, outcome.pk, outcome.team_id)])
         identity = _api_key_identity(outcome)
     elif scheme == "bearer":
         valid, oauth_request = endpoints().resource.verify_request(
@@ -286,7 +297,14 @@ def whoami(request: HttpRequest) -> HttpResponse:
         )
         if not valid:
             return _bearer_unauthorized(getattr(oauth_request, "invalid_token_description", None))
-        identity = _token_identity(oauth_request.live_token)
+        live = oauth_request.live_token
+        usage.record(
+            request,
+            usage.token_credentials(
+                team_id=live.team_id, client_pk=live.client_pk, service_account_pk=live.service_account_pk
+            ),
+        )
+        identity = _token_identity(live)
     else:
         # No credentials (or a scheme we do not speak): a bare challenge (RFC 6750 3.1).
         return _unauthorized("Bearer")

@@ -102,7 +102,7 @@ def test_success_updates_last_used_and_last_token_issued(creds):
     client = OAuthClient.objects.get(pk=creds.client.pk)
     account = ServiceAccount.objects.get(pk=creds.account.pk)
     token = AccessToken.objects.get()
-    assert client.last_used_at == token.issued_at
+    assert client.last_used_at >= token.issued_at  # then the use was recorded (credentials.usage)
     assert account.last_token_at == token.issued_at
 
 
@@ -386,11 +386,21 @@ def test_no_secret_reaches_the_logs_even_at_debug(creds, caplog):
         assert secret not in caplog.text
 
 
-def test_a_token_request_stays_within_its_query_budget(creds, django_assert_max_num_queries):
+def test_a_token_request_stays_within_its_query_budget(creds, settings, django_assert_max_num_queries):
     # Client and account lookups, the two "last used" stamps that lock them, the
     # once-a-day check and the token itself; in a test the transaction is a savepoint
     # and its release. Nothing per parameter or per header.
+    settings.USAGE_RECORDING = False
     with django_assert_max_num_queries(8):
+        response = request_token(Client(), creds.form())
+
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_the_first_use_of_a_pair_adds_its_evidence_in_one_transaction(creds, django_assert_max_num_queries):
+    # For the client and the account each: the day's count and the address, each made
+    # in a savepoint as it is new, the oldest addresses dropped, and "last used".
+    with django_assert_max_num_queries(8 + 22):
         response = request_token(Client(), creds.form())
 
     assert response.status_code == HTTPStatus.OK
