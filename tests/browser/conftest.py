@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from credentials.models import CredentialHistory
+from tango_portal.models import Team, User
 from tests.conftest import CHROMIUM, browser_available
+from tests.factories import PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by
 # fixtures and assertions here are still synchronous and safe.
@@ -51,34 +54,46 @@ def debug_mode(request, settings) -> bool:
     return request.param
 
 
+class Acme(NamedTuple):
+    """The team most browser tests use, and its two people."""
+
+    team: Team
+    admin: User
+    member: User
+
+
 @pytest.fixture
-def phone(browser, live_server) -> Iterator[object]:
-    """A page 390 px wide, as on a phone."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+def acme(team, admin_user, member) -> Acme:
+    """Acme Rewards with Ada Admin (Admin, Manage) and Mel Member (Member, Don't allow);
+    both sign in with tests.factories.PASSWORD."""
+    return Acme(team, admin_user, member)
+
+
+def _new_page(browser, live_server, **options: object) -> Iterator[object]:
+    """A page of its own browser context on the live server, closed after the test."""
+    context = browser.new_context(base_url=live_server.url, **options)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def phone(browser, live_server) -> Iterator[object]:
+    """A page 390 px wide, as on a phone."""
+    yield from _new_page(browser, live_server, viewport={"width": 390, "height": 844})
 
 
 @pytest.fixture
 def page(browser, live_server) -> Iterator[object]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    yield from _new_page(browser, live_server, viewport={"width": 1280, "height": 900})
 
 
 @pytest.fixture
 def page_without_js(browser, live_server) -> Iterator[object]:
-    context = browser.new_context(
-        base_url=live_server.url, java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    yield from _new_page(
+        browser, live_server, java_script_enabled=False, viewport={"width": 1280, "height": 900}
     )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 def actions_for(identifier: str) -> list[str]:
@@ -96,6 +111,15 @@ def sign_in(page, email: str, password: str, landing: str = "**/team/api-credent
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(landing)
+
+
+def open_members_panel(page, user: User, link: str):
+    """Sign in as `user`, open Team settings > Users and follow `link` ("Add member",
+    "Edit Mel Member", ...); the editor panel it opens."""
+    sign_in(page, user.email, PASSWORD)
+    page.goto("/team/users/")
+    page.get_by_role("link", name=link).click()
+    return page.locator("[data-members-panel]")
 
 
 def screenshot(page, name: str) -> None:

@@ -14,10 +14,10 @@ from playwright.sync_api import expect
 
 from credentials import services
 from credentials.models import CredentialHistory
-from tango_portal.models import Membership
 from tests.browser.conftest import sign_in
+from tests.conftest import membership_of
 from tests.credentials.test_history_views import add_history
-from tests.factories import PASSWORD, MembershipFactory, TeamFactory
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -25,29 +25,20 @@ AXE = Axe()
 
 
 @pytest.fixture
-def acme() -> dict[str, object]:
-    """A team with one credential of each kind, some history, and a member besides the admin."""
-    team = TeamFactory(name="Acme Rewards", slug="acme-rewards", oauth_enabled=True)
-    admin = MembershipFactory(
-        team=team,
-        role=Membership.Role.ADMIN,
-        api_keys_permission=Membership.ApiKeysPermission.MANAGE,
-        user__email="admin@example.com",
-        user__full_name="Ada Admin",
-    ).user
-    member = MembershipFactory(
-        team=team,
-        role=Membership.Role.MEMBER,
-        api_keys_permission=Membership.ApiKeysPermission.NONE,
-        user__email="member@example.com",
-        user__full_name="Mel Member",
-    )
+def acme_ids(acme) -> dict[str, int]:
+    """Acme with one credential of each kind and some history: the ids the page paths name."""
+    team, admin, member = acme
     client, _secret = services.oauth_client_create(actor=admin, team=team, display_name="Storefront")
     account, _password = services.service_account_create(actor=admin, team=team, display_name="Orders")
     key, _key = services.api_key_create(actor=admin, team=team, platform_name="Legacy shop")
     for n in range(30):
         add_history(team, admin, name=f"Account {n:02d}", action=CredentialHistory.Action.VIEWED)
-    return {"client": client.pk, "account": account.pk, "key": key.pk, "member": member.pk}
+    return {
+        "client": client.pk,
+        "account": account.pk,
+        "key": key.pk,
+        "member": membership_of(member, team).pk,
+    }
 
 
 def assert_no_violations(page, what: str) -> None:
@@ -83,15 +74,15 @@ SIGNED_IN_PAGES = [
 
 
 @pytest.mark.parametrize("path", SIGNED_IN_PAGES)
-def test_pages_an_admin_sees_have_no_violations(page, acme, path):
+def test_pages_an_admin_sees_have_no_violations(page, acme_ids, path):
     sign_in(page, "admin@example.com", PASSWORD)
-    page.goto(path.format(**acme))
+    page.goto(path.format(**acme_ids))
     expect(page.locator("main h1").first).to_be_visible()
 
     assert_no_violations(page, path)
 
 
-def test_the_open_user_menu_and_the_open_token_panel_have_no_violations(page, acme):
+def test_the_open_user_menu_and_the_open_token_panel_have_no_violations(page, acme_ids):
     sign_in(page, "admin@example.com", PASSWORD)
     page.locator(".user-menu summary").click()
     page.locator("#get-token summary").click()
@@ -107,7 +98,7 @@ def test_sign_in_page_has_no_violations(page):
     assert_no_violations(page, "sign-in page")
 
 
-def test_forbidden_page_has_no_violations(page, acme):
+def test_forbidden_page_has_no_violations(page, acme_ids):
     # A member without the Admin role signs in (to their own page) and opens Team settings > Users.
     page.goto("/accounts/login/")
     page.get_by_label("Email address").fill("member@example.com")

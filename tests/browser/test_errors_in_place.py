@@ -42,6 +42,32 @@ def assert_error_in_place(page, field, message: str, kept: str) -> None:
     expect(field_box.locator(".errorlist")).to_contain_text(message)
 
 
+def open_name_first_form(page, section: str, link: str, url: str):
+    """Sign in as the admin and follow `link` in `section` of the index page to its create form;
+    the form's Display name field, which holds 100 characters."""
+    sign_in(page, "admin@example.com", PASSWORD)
+    page.locator(section).get_by_role("link", name=link).click()
+    page.wait_for_url(url)
+    field = page.get_by_label("Display name")
+    expect(field).to_have_attribute("maxlength", "100")
+    return field
+
+
+def submit_too_long(page, field, button: str) -> None:
+    """Submit 300 characters in the 100-character `field`: refused by the field, the value kept."""
+    type_past_maxlength(field, TOO_LONG)
+    page.get_by_role("button", name=button).click()
+    assert_error_in_place(page, field, "at most 100 characters (it has 300)", TOO_LONG)
+
+
+def create_order_server(page, field, button: str, heading: str) -> None:
+    """Submit "Order server" in `field`: the one-time page shows under `heading`, with no form."""
+    field.fill("Order server")
+    page.get_by_role("button", name=button).click()
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    expect(page.locator("main form")).to_have_count(0)
+
+
 def downgrade(user, team) -> None:
     Membership.objects.filter(user=user, team=team).update(
         api_keys_permission=Membership.ApiKeysPermission.VIEW
@@ -52,51 +78,37 @@ def downgrade(user, team) -> None:
 
 
 def test_service_account_named_first_wrong_input_in_place(page, admin_user, team, debug_mode):
-    sign_in(page, "admin@example.com", PASSWORD)
-    page.locator("#service-accounts").get_by_role("link", name="Create service account").click()
-    page.wait_for_url("**/service-accounts/create/")
-    field = page.get_by_label("Display name")
-    expect(field).to_have_attribute("maxlength", "100")
+    field = open_name_first_form(
+        page, "#service-accounts", "Create service account", "**/service-accounts/create/"
+    )
 
-    type_past_maxlength(field, TOO_LONG)
-    page.get_by_role("button", name="Create service account").click()
-    assert_error_in_place(page, field, "at most 100 characters (it has 300)", TOO_LONG)
+    submit_too_long(page, field, "Create service account")
     assert not ServiceAccount.objects.exists()
 
     field.fill("bad\u0007name")
     page.get_by_role("button", name="Create service account").click()
     assert_error_in_place(page, field, "control or invisible characters", "bad\u0007name")
 
-    field.fill("Order server")
-    page.get_by_role("button", name="Create service account").click()
-    expect(page.get_by_role("heading", name="Service account created")).to_be_visible()
+    create_order_server(page, field, "Create service account", "Service account created")
     account = ServiceAccount.objects.get()
     expect(page.locator(".sa-created .sa-display-name")).to_have_text("Order server")
     password = page.locator("#sa-new-password").inner_text().strip()
     assert services.service_account_check_password(account, password)
-    expect(page.locator("main form")).to_have_count(0)
 
 
 def test_client_credentials_named_first_wrong_input_in_place(page, admin_user, team, debug_mode):
-    sign_in(page, "admin@example.com", PASSWORD)
-    page.locator("#client-credentials").get_by_role("link", name="Generate client credentials").click()
-    page.wait_for_url("**/clients/generate/")
-    field = page.get_by_label("Display name")
-    expect(field).to_have_attribute("maxlength", "100")
+    field = open_name_first_form(
+        page, "#client-credentials", "Generate client credentials", "**/clients/generate/"
+    )
 
-    type_past_maxlength(field, TOO_LONG)
-    page.get_by_role("button", name="Generate client credentials").click()
-    assert_error_in_place(page, field, "at most 100 characters (it has 300)", TOO_LONG)
+    submit_too_long(page, field, "Generate client credentials")
     assert not OAuthClient.objects.exists()
 
-    field.fill("Order server")
-    page.get_by_role("button", name="Generate client credentials").click()
-    expect(page.get_by_role("heading", name="Client credentials generated")).to_be_visible()
+    create_order_server(page, field, "Generate client credentials", "Client credentials generated")
     client = OAuthClient.objects.get()
     assert client.display_name == "Order server"
     expect(page.locator("#client-created")).to_contain_text("Order server")
     expect(page.locator("#new-client-secret")).not_to_be_empty()
-    expect(page.locator("main form")).to_have_count(0)
 
 
 def test_api_key_wrong_input_in_place(page, admin_user, team, debug_mode):
@@ -109,16 +121,11 @@ def test_api_key_wrong_input_in_place(page, admin_user, team, debug_mode):
     field = page.get_by_label("Platform name")
     assert_error_in_place(page, field, "Platform name cannot be empty.", "")
 
-    type_past_maxlength(field, TOO_LONG)
-    page.get_by_role("button", name="Generate API key").click()
-    assert_error_in_place(page, field, "at most 100 characters (it has 300)", TOO_LONG)
+    submit_too_long(page, field, "Generate API key")
     assert not ApiKey.objects.exists()
 
-    field.fill("Order server")
-    page.get_by_role("button", name="Generate API key").click()
-    expect(page.get_by_role("heading", name="API key generated")).to_be_visible()
+    create_order_server(page, field, "Generate API key", "API key generated")
     expect(page.locator("#api-key-created")).to_contain_text("Order server")
-    expect(page.locator("main form")).to_have_count(0)
     assert ApiKey.objects.get().platform_name == "Order server"
 
 
@@ -136,9 +143,7 @@ def test_rename_wrong_input_in_place(page, admin_user, team, debug_mode):
     ):
         page.goto(url)
         field = page.get_by_role("textbox", name="Display name")
-        type_past_maxlength(field, TOO_LONG)
-        page.get_by_role("button", name="Save display name").click()
-        assert_error_in_place(page, field, "at most 100 characters (it has 300)", TOO_LONG)
+        submit_too_long(page, field, "Save display name")
         assert page.url.endswith(url)
     client.refresh_from_db()
     account.refresh_from_db()

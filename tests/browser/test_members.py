@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from credentials import services as credential_services
 from tango_portal.models import Membership
-from tests.browser.conftest import screenshot, sign_in
-from tests.factories import PASSWORD, MembershipFactory, TeamFactory
+from tests.browser.conftest import open_members_panel, screenshot, sign_in
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -19,31 +19,12 @@ Perm = Membership.ApiKeysPermission
 CREATE_CONTROLS = re.compile(r"^(Create|Generate|New|Add)\b")
 
 
-@pytest.fixture
-def acme():
-    team = TeamFactory(name="Acme Rewards", slug="acme-rewards", oauth_enabled=True)
-    admin = MembershipFactory(
-        team=team,
-        role=Role.ADMIN,
-        api_keys_permission=Perm.MANAGE,
-        user__email="admin@example.com",
-        user__full_name="Ada Admin",
-    ).user
-    member = MembershipFactory(
-        team=team,
-        role=Role.MEMBER,
-        api_keys_permission=Perm.NONE,
-        user__email="member@example.com",
-        user__full_name="Mel Member",
-    ).user
-    credential_services.service_account_create(actor=admin, team=team, display_name="Order server")
-    return team, admin, member
-
-
 def test_admin_grants_view_and_the_member_sees_history_but_no_create_buttons_screenshot(
     page, browser, live_server, acme
 ):
     team, admin, member = acme
+    # History for the member to see once granted View.
+    credential_services.service_account_create(actor=admin, team=team, display_name="Order server")
     # The member is signed in, in a browser of their own, before and after the change.
     member_context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     member_page = member_context.new_page()
@@ -106,9 +87,7 @@ def test_admin_grants_view_and_the_member_sees_history_but_no_create_buttons_scr
 def test_without_javascript_the_save_button_works_and_confirmation_still_applies(page_without_js, acme):
     team, admin, member = acme
     page = page_without_js
-    sign_in(page, admin.email, PASSWORD)
-    page.goto("/team/users/")
-    page.get_by_role("link", name="Edit Mel Member").click()
+    open_members_panel(page, admin, "Edit Mel Member")
     page.wait_for_url(re.compile(r".*/team/users/\d+/$"))
     save = page.get_by_role("button", name="Save", exact=True)
     expect(save).to_be_enabled()
@@ -123,9 +102,7 @@ def test_without_javascript_the_save_button_works_and_confirmation_still_applies
 
 def test_adding_a_member_and_signing_up_with_the_link(page, browser, live_server, acme):
     team, admin, _member = acme
-    sign_in(page, admin.email, PASSWORD)
-    page.goto("/team/users/")
-    page.get_by_role("link", name="Add member").click()
+    open_members_panel(page, admin, "Add member")
     page.get_by_label("Email address").fill("nora@example.com")
     page.get_by_label("Name").fill("Nora New")
     page.get_by_role("button", name="Add member").click()
@@ -153,10 +130,7 @@ def test_adding_a_member_and_signing_up_with_the_link(page, browser, live_server
 def test_a_refused_or_invalid_add_shows_its_message_in_the_panel(page, live_server, acme):
     # 409 (refused) and 422 (invalid input) answers are swapped into the editor panel.
     team, admin, member = acme
-    sign_in(page, admin.email, PASSWORD)
-    page.goto("/team/users/")
-    page.get_by_role("link", name="Add member").click()
-    panel = page.locator("[data-members-panel]")
+    panel = open_members_panel(page, admin, "Add member")
 
     page.get_by_label("Email address").fill(member.email)
     page.get_by_label("Name").fill("Mel Again")

@@ -12,34 +12,12 @@ from playwright.sync_api import expect
 
 from tango_portal.members import services as members_services
 from tango_portal.models import Membership
-from tests.browser.conftest import sign_in
-from tests.factories import PASSWORD, MembershipFactory, TeamFactory
+from tests.browser.conftest import open_members_panel
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
-Role = Membership.Role
 Perm = Membership.ApiKeysPermission
 LONG_NAME = "Bartholomew " * 30
-
-
-@pytest.fixture
-def acme():
-    team = TeamFactory(name="Acme Rewards", slug="acme-rewards")
-    admin = MembershipFactory(
-        team=team,
-        role=Role.ADMIN,
-        api_keys_permission=Perm.MANAGE,
-        user__email="admin@example.com",
-        user__full_name="Ada Admin",
-    ).user
-    member = MembershipFactory(
-        team=team,
-        role=Role.MEMBER,
-        api_keys_permission=Perm.NONE,
-        user__email="member@example.com",
-        user__full_name="Mel Member",
-    ).user
-    return team, admin, member
 
 
 def on_the_users_page(page) -> None:
@@ -56,10 +34,7 @@ def field_error(panel, field_id: str):
 
 def test_add_member_errors_show_by_their_field_keeping_what_was_typed(page, debug_mode, acme):
     team, admin, _ = acme
-    sign_in(page, admin.email, PASSWORD)
-    page.goto("/team/users/")
-    page.get_by_role("link", name="Add member").click()
-    panel = page.locator("[data-members-panel]")
+    panel = open_members_panel(page, admin, "Add member")
     add = panel.get_by_role("button", name="Add member")
     expect(add).to_be_visible()
 
@@ -89,10 +64,7 @@ def test_add_member_errors_show_by_their_field_keeping_what_was_typed(page, debu
 
 def test_nothing_to_save_is_said_in_the_panel(page, debug_mode, acme):
     team, admin, member = acme
-    sign_in(page, admin.email, PASSWORD)
-    page.goto("/team/users/")
-    page.get_by_role("link", name="Edit Mel Member").click()
-    panel = page.locator("[data-members-panel]")
+    panel = open_members_panel(page, admin, "Edit Mel Member")
     expect(panel.get_by_role("heading", name="Edit Mel Member")).to_be_visible()
     # Meanwhile another admin gives Mel View: choosing View here changes nothing.
     Membership.objects.filter(team=team, user=member).update(api_keys_permission=Perm.VIEW)
@@ -108,14 +80,11 @@ def test_nothing_to_save_is_said_in_the_panel(page, debug_mode, acme):
 @pytest.mark.parametrize("step", ["edit", "remove"])
 def test_a_member_removed_in_another_tab_reloads_the_list_saying_so(page, debug_mode, acme, step):
     team, admin, member = acme
-    sign_in(page, admin.email, PASSWORD)
-    page.goto("/team/users/")
-    panel = page.locator("[data-members-panel]")
     if step == "edit":
-        page.get_by_role("link", name="Edit Mel Member").click()
+        panel = open_members_panel(page, admin, "Edit Mel Member")
         expect(panel.get_by_role("heading", name="Edit Mel Member")).to_be_visible()
     else:
-        page.get_by_role("link", name="Remove Mel Member").click()
+        panel = open_members_panel(page, admin, "Remove Mel Member")
         expect(panel.get_by_role("heading", name="Remove Mel Member from Acme Rewards?")).to_be_visible()
 
     members_services.member_remove(

@@ -7,9 +7,9 @@ from playwright.sync_api import expect
 
 from credentials import services
 from credentials.models import OAuthClient, ServiceAccount
-from tango_portal.models import Membership
+from tango_portal.models import Team
 from tests.browser.conftest import screenshot, sign_in
-from tests.factories import PASSWORD, MembershipFactory, TeamFactory
+from tests.factories import PASSWORD, TeamFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -32,27 +32,25 @@ PAGES = {
 
 
 @pytest.fixture
-def long_team():
+def team() -> Team:
+    """This module's `team` (and so `admin_user`'s) has the longest slug a username is built from."""
+    return TeamFactory(name="Acme Rewards International Loyalty Programme EMEA", slug=LONG_SLUG)
+
+
+@pytest.fixture
+def long_team(team, admin_user) -> dict[str, int]:
     """A team whose service accounts have 60-character usernames, with clients, keys and history."""
-    team = TeamFactory(name="Acme Rewards International Loyalty Programme EMEA", slug=LONG_SLUG)
-    admin = MembershipFactory(
-        team=team,
-        role=Membership.Role.ADMIN,
-        api_keys_permission=Membership.ApiKeysPermission.MANAGE,
-        user__email="admin@example.com",
-        user__full_name="Ada Admin",
-    ).user
     accounts = [
-        services.service_account_create(actor=admin, team=team, display_name=name)[0]
+        services.service_account_create(actor=admin_user, team=team, display_name=name)[0]
         for name in ("Order server", "Billing export", "Warehouse sync")
     ]
     clients = [
-        services.oauth_client_create(actor=admin, team=team, display_name=name)[0]
+        services.oauth_client_create(actor=admin_user, team=team, display_name=name)[0]
         for name in ("", "Storefront")
     ]
     for name in ("Legacy storefront", "Legacy point of sale"):
-        services.api_key_create(actor=admin, team=team, platform_name=name)
-    services.oauth_client_deactivate(actor=admin, team=team, client=clients[1])
+        services.api_key_create(actor=admin_user, team=team, platform_name=name)
+    services.oauth_client_deactivate(actor=admin_user, team=team, client=clients[1])
     return {"account": accounts[0].pk, "client": clients[0].pk}
 
 

@@ -10,14 +10,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import CommandError, call_command
-from django.db import connection
 
-from credentials.models import CredentialHistory, CredentialType
+from credentials.models import CredentialHistory
 from tango_portal.core import chain
 from tango_portal.core.append_only import AppendOnlyError
 from tango_portal.models import ChainCheckpoint, TeamActivity
-from tests.append_only import assert_database_refuses, drop_triggers, install_triggers
-from tests.conftest import record_activity, record_history
+from tests.append_only import assert_database_refuses
+from tests.conftest import record_activity
+from tests.credentials.conftest import as_dba, viewed_api_keys
 from tests.credentials.test_history_views import URL
 from tests.history_keys import history_keys, key_settings  # noqa: F401
 
@@ -26,37 +26,15 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("history_keys")]
 CHECKPOINTS = ChainCheckpoint._meta.db_table
 
 
-def _history(team, actor, count):
-    return [
-        record_history(
-            team,
-            actor=actor,
-            action=CredentialHistory.Action.VIEWED,
-            credential_type=CredentialType.API_KEY,
-            credential_name=f"Key {i}",
-            credential_identifier=f"tng_sbx_ak_{i:06d}",
-        )
-        for i in range(count)
-    ]
-
-
 def _activity(team, actor, count):
-    return [
-        record_activity(
-            team,
-            actor=actor,
-            action=TeamActivity.Action.PERMISSION_CHANGED,
-            subject=actor,
-            from_value="none",
-            to_value="view",
-        )
-        for _ in range(count)
-    ]
+    """`count` activity rows of `actor` changing their own permission from none to view."""
+    change = {"action": TeamActivity.Action.PERMISSION_CHANGED, "from_value": "none", "to_value": "view"}
+    return [record_activity(team, actor=actor, subject=actor, **change) for _ in range(count)]
 
 
 # Each record, how to add rows, and the edit a database administrator would like to hide.
 KINDS = {
-    "credential history": (CredentialHistory, _history, "actor_email", "someone@else.example"),
+    "credential history": (CredentialHistory, viewed_api_keys, "actor_email", "someone@else.example"),
     "team activity": (TeamActivity, _activity, "to_value", "manage"),
 }
 
@@ -64,19 +42,6 @@ KINDS = {
 @pytest.fixture(params=list(KINDS))
 def kind(request):
     return KINDS[request.param]
-
-
-def _as_dba(table, statements):
-    """What someone with SQL access does: drop the append-only triggers, then write."""
-    drop_triggers(table)
-    try:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            for sql, params in statements:
-                cursor.execute(sql, params)
-    finally:
-        install_triggers(table)
 
 
 def _rewrite_and_rehash(record, team, row_id, column, value):
@@ -96,7 +61,7 @@ def _rewrite_and_rehash(record, team, row_id, column, value):
                 [row[column], row["prev_hash"], previous, row["id"]],
             )
         )
-    _as_dba(record._meta.db_table, statements)
+    as_dba(record._meta.db_table, statements)
 
 
 def _verify(*args):
@@ -106,11 +71,11 @@ def _verify(*args):
 def test_untouched_history_and_activity_verify_with_their_checkpoints(
     team, other_team, manager, outsider, capsys
 ):
-    _history(team, manager, 3)
+    viewed_api_keys(team, manager, 3)
     _activity(team, manager, 2)
-    _history(other_team, outsider, 1)
+    viewed_api_keys(other_team, outsider, 1)
     call_command("sign_history_checkpoints")
-    _history(team, manager, 1)  # newer than the checkpoint: still fine
+    viewed_api_keys(team, manager, 1)  # newer than the checkpoint: still fine
 
     _verify()
 
@@ -162,12 +127,12 @@ def test_an_edit_after_a_checkpoint_is_named_by_the_next_one(kind, team, manager
 
 
 def test_a_checkpoint_forged_with_another_key_is_broken(team, manager, capsys):
-    rows = _history(team, manager, 3)
+    rows = viewed_api_keys(team, manager, 3)
     call_command("sign_history_checkpoints")
     stored = ChainCheckpoint.objects.get(team=team, record="credentials.credentialhistory")
     _rewrite_and_rehash(CredentialHistory, team, rows[0].pk, "credential_name", "Renamed")
     # The administrator removes the honest checkpoint and signs the new head with a key of their own.
-    _as_dba(CHECKPOINTS, [(f"DELETE FROM {CHECKPOINTS} WHERE id = %s", [stored.pk])])
+    as_dba(CHECKPOINTS, [(f"DELETE FROM {CHECKPOINTS} WHERE id = %s", [stored.pk])])
     forger = Ed25519PrivateKey.generate()
     new_head = chain.head_row(CredentialHistory, team.pk)
     unsigned = chain.SignedHead(
@@ -197,12 +162,12 @@ def test_a_checkpoint_forged_with_another_key_is_broken(team, manager, capsys):
 
 
 def test_a_changed_signature_is_broken(team, manager, capsys):
-    _history(team, manager, 2)
+    viewed_api_keys(team, manager, 2)
     call_command("sign_history_checkpoints")
     stored = ChainCheckpoint.objects.get(team=team, record="credentials.credentialhistory")
     signature = base64.b64decode(stored.signature)
     tampered = base64.b64encode(bytes([signature[0] ^ 1]) + signature[1:]).decode()
-    _as_dba(CHECKPOINTS, [(f"UPDATE {CHECKPOINTS} SET signature = %s WHERE id = %s", [tampered, stored.pk])])
+    as_dba(CHECKPOINTS, [(f"UPDATE {CHECKPOINTS} SET signature = %s WHERE id = %s", [tampered, stored.pk])])
 
     with pytest.raises(CommandError):
         _verify()
@@ -212,12 +177,12 @@ def test_a_changed_signature_is_broken(team, manager, capsys):
 def test_checkpoints_kept_outside_catch_a_recompute_that_also_removed_the_stored_ones(
     team, manager, capsys, tmp_path
 ):
-    rows = _history(team, manager, 3)
+    rows = viewed_api_keys(team, manager, 3)
     call_command("sign_history_checkpoints", "--json")
     kept = tmp_path / "checkpoints.jsonl"
     kept.write_text(capsys.readouterr().out)
     _rewrite_and_rehash(CredentialHistory, team, rows[0].pk, "credential_name", "Renamed")
-    _as_dba(CHECKPOINTS, [(f"DELETE FROM {CHECKPOINTS}", [])])
+    as_dba(CHECKPOINTS, [(f"DELETE FROM {CHECKPOINTS}", [])])
 
     _verify("--team", team.slug)  # the database alone no longer knows
     assert "no signed checkpoint yet" in capsys.readouterr().out
@@ -229,10 +194,10 @@ def test_checkpoints_kept_outside_catch_a_recompute_that_also_removed_the_stored
 
 
 def test_removing_the_newest_signed_rows_is_broken(team, manager, capsys):
-    rows = _history(team, manager, 3)
+    rows = viewed_api_keys(team, manager, 3)
     call_command("sign_history_checkpoints")
     table = CredentialHistory._meta.db_table
-    _as_dba(table, [(f"DELETE FROM {table} WHERE id = %s", [rows[-1].pk])])
+    as_dba(table, [(f"DELETE FROM {table} WHERE id = %s", [rows[-1].pk])])
 
     with pytest.raises(CommandError):
         _verify()
@@ -240,7 +205,7 @@ def test_removing_the_newest_signed_rows_is_broken(team, manager, capsys):
 
 
 def test_the_public_key_alone_verifies(settings, team, manager, capsys):
-    _history(team, manager, 2)
+    viewed_api_keys(team, manager, 2)
     call_command("sign_history_checkpoints")
     settings.HISTORY_SIGNING_KEY = ""
 
@@ -251,7 +216,7 @@ def test_the_public_key_alone_verifies(settings, team, manager, capsys):
 def test_without_a_verify_key_the_signatures_cannot_be_checked_and_it_says_so(
     settings, team, manager, capsys
 ):
-    _history(team, manager, 2)
+    viewed_api_keys(team, manager, 2)
     call_command("sign_history_checkpoints")
     settings.HISTORY_VERIFY_KEY = ""
 
@@ -267,7 +232,7 @@ def test_a_malformed_verify_key_is_an_error(settings, team):
 
 
 def test_keys_can_come_from_files(settings, history_keys, tmp_path, team, manager, capsys):  # noqa: F811
-    _history(team, manager, 1)
+    viewed_api_keys(team, manager, 1)
     values = key_settings(history_keys)
     (tmp_path / "signing").write_text(values["HISTORY_SIGNING_KEY"])
     (tmp_path / "verify.pem").write_text(values["HISTORY_VERIFY_KEY"])
@@ -281,7 +246,7 @@ def test_keys_can_come_from_files(settings, history_keys, tmp_path, team, manage
 
 
 def test_signing_needs_the_signing_key(settings, team, manager):
-    _history(team, manager, 1)
+    viewed_api_keys(team, manager, 1)
     settings.HISTORY_SIGNING_KEY = ""
     with pytest.raises(CommandError, match="No history signing key"):
         call_command("sign_history_checkpoints")
@@ -289,14 +254,14 @@ def test_signing_needs_the_signing_key(settings, team, manager):
 
 
 def test_signing_an_unchanged_head_again_adds_no_checkpoint(team, manager):
-    _history(team, manager, 1)
+    viewed_api_keys(team, manager, 1)
     call_command("sign_history_checkpoints")
     call_command("sign_history_checkpoints")
     assert ChainCheckpoint.objects.filter(team=team).count() == 1
 
 
 def test_checkpoints_are_append_only(team, manager):
-    _history(team, manager, 1)
+    viewed_api_keys(team, manager, 1)
     call_command("sign_history_checkpoints")
     stored = ChainCheckpoint.objects.get()
     with pytest.raises(AppendOnlyError):
@@ -326,7 +291,7 @@ def test_an_export_carries_a_checkpoint_that_verifies_with_the_public_key(
     tmp_path,
     capsys,
 ):
-    rows = _history(team, manager, 3)
+    rows = viewed_api_keys(team, manager, 3)
     head = chain.head_row(CredentialHistory, team.pk)
 
     response = manager_client.get(URL, {"_export": "json"})
@@ -347,8 +312,8 @@ def test_an_export_carries_a_checkpoint_that_verifies_with_the_public_key(
     exported.write_text(json.dumps(data))
     _verify("--team", team.slug, "--checkpoints", str(exported))
     table = CredentialHistory._meta.db_table
-    _as_dba(CHECKPOINTS, [(f"DELETE FROM {CHECKPOINTS}", [])])
-    _as_dba(table, [(f"DELETE FROM {table} WHERE id = %s", [rows[-1].pk])])
+    as_dba(CHECKPOINTS, [(f"DELETE FROM {CHECKPOINTS}", [])])
+    as_dba(table, [(f"DELETE FROM {table} WHERE id = %s", [rows[-1].pk])])
     capsys.readouterr()
     with pytest.raises(CommandError):
         _verify("--team", team.slug, "--checkpoints", str(exported))
@@ -356,7 +321,7 @@ def test_an_export_carries_a_checkpoint_that_verifies_with_the_public_key(
 
 
 def test_an_export_without_a_signing_key_has_no_checkpoint(settings, manager_client, team, manager):
-    _history(team, manager, 1)
+    viewed_api_keys(team, manager, 1)
     settings.HISTORY_SIGNING_KEY = ""
     response = manager_client.get(URL, {"_export": "json"})
     assert json.loads(b"".join(response.streaming_content))["checkpoint"] is None

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
-from credentials.models import CredentialHistory, CredentialType
+from credentials.models import CredentialHistory
 from tango_portal.core import chain
-from tests.append_only import drop_triggers, install_triggers
-from tests.conftest import record_history
+from tests.credentials.conftest import as_dba, viewed_api_keys
 from tests.history_keys import history_keys  # noqa: F401
 
 # These check the hash chains; the signed checkpoints have tests/credentials/test_history_signatures.py.
@@ -18,35 +16,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("history_keys")]
 TABLE = CredentialHistory._meta.db_table
 
 
-def _rows(team, actor, count):
-    return [
-        record_history(
-            team,
-            actor=actor,
-            action=CredentialHistory.Action.VIEWED,
-            credential_type=CredentialType.API_KEY,
-            credential_name=f"Key {i}",
-            credential_identifier=f"tng_sbx_ak_{i:06d}",
-        )
-        for i in range(count)
-    ]
-
-
 def _without_triggers(sql, params):
     """What an attacker with SQL access does: drop the trigger, then write."""
-    drop_triggers(TABLE)
-    try:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(sql, params)
-    finally:
-        install_triggers(TABLE)
+    as_dba(TABLE, [(sql, params)])
 
 
 def test_intact_chains_verify(team, other_team, manager, outsider, capsys):
-    _rows(team, manager, 5)
-    _rows(other_team, outsider, 3)
+    viewed_api_keys(team, manager, 5)
+    viewed_api_keys(other_team, outsider, 3)
     call_command("verify_history")
     out = capsys.readouterr().out
     assert (
@@ -57,7 +34,7 @@ def test_intact_chains_verify(team, other_team, manager, outsider, capsys):
 
 
 def test_edited_row_is_caught_and_named(team, manager, capsys):
-    rows = _rows(team, manager, 5)
+    rows = viewed_api_keys(team, manager, 5)
     _without_triggers(
         f"UPDATE {TABLE} SET actor_email = %s WHERE id = %s", ["someone@else.example", rows[2].pk]
     )
@@ -67,7 +44,7 @@ def test_edited_row_is_caught_and_named(team, manager, capsys):
 
 
 def test_deleted_row_is_caught_at_its_successor(team, manager, capsys):
-    rows = _rows(team, manager, 5)
+    rows = viewed_api_keys(team, manager, 5)
     _without_triggers(f"DELETE FROM {TABLE} WHERE id = %s", [rows[1].pk])
     with pytest.raises(CommandError, match=f"row id {rows[2].pk}"):
         call_command("verify_history")
@@ -75,8 +52,8 @@ def test_deleted_row_is_caught_at_its_successor(team, manager, capsys):
 
 
 def test_a_broken_team_does_not_hide_behind_a_filter(team, other_team, manager, outsider):
-    rows = _rows(team, manager, 2)
-    _rows(other_team, outsider, 2)
+    rows = viewed_api_keys(team, manager, 2)
+    viewed_api_keys(other_team, outsider, 2)
     _without_triggers(f"UPDATE {TABLE} SET credential_name = %s WHERE id = %s", ["x", rows[0].pk])
     call_command("verify_history", "--team", other_team.slug)
     with pytest.raises(CommandError):
@@ -89,7 +66,7 @@ def test_unknown_team_is_an_error():
 
 
 def test_an_exported_head_catches_removal_of_the_newest_rows(team, manager, capsys):
-    rows = _rows(team, manager, 4)
+    rows = viewed_api_keys(team, manager, 4)
     exported_head = chain.head(CredentialHistory, team.pk)
     call_command("verify_history", "--team", team.slug, "--expect-head", exported_head)
     assert "expected head" in capsys.readouterr().out
