@@ -29,6 +29,7 @@ from credentials.models import (
     HistoryColumnPreference,
     OAuthClient,
     PendingReveal,
+    Rotation,
     ServiceAccount,
 )
 from credentials.permissions import require_manage, require_view
@@ -541,6 +542,153 @@ def access_token_revoke(*, client: OAuthClient, token: str) -> bool:
             token_digest=credential_secrets.digest(token), client=client, revoked_at__isnull=True
         ).update(revoked_at=timezone.now())
     )
+
+
+def service_account_revoke_tokens(
+    *, actor: User, team: Team, account: ServiceAccount, ip_address: str | None = None
+) -> int:
+    """End every unexpired token of a service account now; return how many were live.
+
+    The way back for a server that lost its token: the tokens end (revoked, and expired
+    as of now), so the once-a-day rule, which counts unexpired tokens whether or not the
+    client revoked them itself through /oauth/revoke, lets the next request through.
+    Under the account's row lock, which token issuing takes too, so a token being issued
+    at the same moment is either ended here or issued after. Recorded as `tokens revoked`.
+
+    Raises AlreadyDeleted for a deleted account (its tokens ended with it).
+    """
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        locked_team = lock_team(team)
+        locked = _locked(account, team)
+        if locked.is_deleted:
+            raise AlreadyDeleted("This service account was deleted; its tokens ended with it.")
+        now = timezone.now()
+        unexpired = AccessToken.objects.filter(service_account=locked, expires_at__gt=now)
+        live = unexpired.filter(revoked_at__isnull=True).update(revoked_at=now, expires_at=now)
+        unexpired.update(expires_at=now)  # those the client had revoked itself
+        _record(
+            team=locked_team,
+            actor=actor,
+            action=Action.TOKENS_REVOKED,
+            credential=locked,
+            ip_address=ip_address,
+            details={"tokens": str(live)},
+        )
+        return live
+
+
+# --- Rotation: a successor, then the old credential deactivated ---------------------
+
+
+class RotationInProgress(CredentialError):
+    """The credential is already being rotated."""
+
+
+type Rotatable = OAuthClient | ApiKey
+
+
+def rotation_credentials(rotation: Rotation) -> tuple[Rotatable, Rotatable]:
+    """The old and the new credential of a rotation."""
+    model: type[OAuthClient] | type[ApiKey] = (
+        OAuthClient if rotation.credential_type == CredentialType.OAUTH_CLIENT else ApiKey
+    )
+    found = model.objects.filter(
+        team_id=rotation.team_id, pk__in=[rotation.old_pk, rotation.new_pk]
+    ).in_bulk()
+    return found[rotation.old_pk], found[rotation.new_pk]
+
+
+def _locked_rotatable(credential: Rotatable, team: Team) -> Rotatable:
+    # One call per type: `_locked` answers with the type it is given.
+    if isinstance(credential, OAuthClient):
+        return _locked(credential, team)
+    return _locked(credential, team)
+
+
+def _successor_details(new: Rotatable) -> dict[str, str]:
+    _, name, identifier = describe(new)
+    return {"new_credential": identifier, "new_name": name}
+
+
+def rotation_start(
+    *, actor: User, team: Team, credential: Rotatable, ip_address: str | None = None
+) -> tuple[Rotation, Rotatable, str]:
+    """Start rotating client credentials or an API key: generate the successor, with the
+    same name, and return the rotation, the successor and its secret (shown once).
+
+    History records `created` for the successor and `rotation started` for the old one,
+    naming the successor. Raises AlreadyDeleted if the old one is no longer active,
+    RotationInProgress if it is already being rotated, and LimitReached when the team
+    already has the most active credentials of the type; nothing changes then.
+    """
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        locked_team = lock_team(team)
+        locked = _locked_rotatable(credential, team)
+        if not locked.is_active:
+            raise AlreadyDeleted("These credentials were deactivated meanwhile: there is nothing to rotate.")
+        credential_type, _, _ = describe(locked)
+        if Rotation.objects.filter(
+            credential_type=credential_type, old_pk=locked.pk, finished_at__isnull=True
+        ).exists():
+            raise RotationInProgress(
+                "A rotation of these credentials is already under way: open it to go on."
+            )
+        new: Rotatable
+        if isinstance(locked, OAuthClient):
+            new, secret = oauth_client_create(
+                actor=actor, team=team, display_name=locked.display_name, ip_address=ip_address
+            )
+        else:
+            new, secret = api_key_create(
+                actor=actor, team=team, platform_name=locked.platform_name, ip_address=ip_address
+            )
+        rotation = Rotation.objects.create(
+            team=team, credential_type=credential_type, old_pk=locked.pk, new_pk=new.pk, started_by=actor
+        )
+        _record(
+            team=locked_team,
+            actor=actor,
+            action=Action.ROTATION_STARTED,
+            credential=locked,
+            ip_address=ip_address,
+            details=_successor_details(new),
+        )
+        return rotation, new, secret
+
+
+def rotation_finish(
+    *, actor: User, team: Team, rotation: Rotation, ip_address: str | None = None
+) -> Rotation:
+    """Finish a rotation: deactivate the old credential (recorded `deactivated`) and
+    record `rotation finished`, naming the successor.
+
+    Raises AlreadyDeleted if the rotation was already finished (say, in another tab);
+    if the old credential was deactivated otherwise meanwhile, the rotation just finishes.
+    """
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        locked_team = lock_team(team)
+        locked = Rotation.objects.select_for_update().get(pk=rotation.pk, team=team)
+        if locked.finished_at is not None:
+            raise AlreadyDeleted("This rotation was already finished.")
+        old, new = rotation_credentials(locked)
+        if isinstance(old, OAuthClient) and old.is_active:
+            oauth_client_deactivate(actor=actor, team=team, client=old, ip_address=ip_address)
+        elif isinstance(old, ApiKey) and old.is_active:
+            api_key_deactivate(actor=actor, team=team, key=old, ip_address=ip_address)
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["finished_at"])
+        _record(
+            team=locked_team,
+            actor=actor,
+            action=Action.ROTATION_FINISHED,
+            credential=old,
+            ip_address=ip_address,
+            details=_successor_details(new),
+        )
+        return locked
 
 
 # --- The one page that shows a new secret -------------------------------------

@@ -1,11 +1,21 @@
 from django.urls import include, path
 
-from credentials.views import api_keys, clients, history, overview, service_accounts
+from credentials.views import api_keys, clients, history, overview, rotation, service_accounts
 
 app_name = "credentials"
 
 urlpatterns = [
     path("", overview.api_credentials, name="index"),
+    # Rotation and Revoke tokens (credentials.views.rotation), before the types' own pages.
+    path("clients/<int:pk>/rotate/", rotation.rotation_start, {"kind": "clients"}, name="client_rotate"),
+    path("api-keys/<int:pk>/rotate/", rotation.rotation_start, {"kind": "api_keys"}, name="api_key_rotate"),
+    path("rotations/<int:pk>/", rotation.rotation_detail, name="rotation"),
+    path("rotations/<int:pk>/finish/", rotation.rotation_finish, name="rotation_finish"),
+    path(
+        "service-accounts/<int:pk>/revoke-tokens/",
+        rotation.revoke_tokens,
+        name="service_account_revoke_tokens",
+    ),
     path("service-accounts/", include(service_accounts)),
     path("clients/", include(clients)),
     path("api-keys/", include(api_keys)),

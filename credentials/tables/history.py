@@ -138,9 +138,21 @@ def _date_cell(record: CredentialHistory) -> SafeString:
     )
 
 
+def _action_cell(record: CredentialHistory) -> str:
+    """The action, naming the successor of a rotation and counting revoked tokens."""
+    action = record.get_action_display()
+    details = record.details if isinstance(record.details, dict) else {}
+    if new := details.get("new_credential"):
+        name = details.get("new_name") or new
+        return f"{action}: new {name} ({new})" if name != new else f"{action}: new {new}"
+    if (tokens := details.get("tokens")) is not None:
+        return f"{action} ({tokens} live)"
+    return action
+
+
 # How each column shows a row; plain text (escaped by the template) except the date.
 CELLS: dict[str, Callable[[CredentialHistory], str]] = {
-    "action": lambda record: record.get_action_display(),
+    "action": _action_cell,
     "credential_name": lambda record: record.credential_name or EMPTY_CELL,
     "date": _date_cell,
     "actor_name": lambda record: record.actor_name or EMPTY_CELL,
