@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load.py [--quick] [--portal-db default|server-side-binding|pool]
     .venv/bin/python bench/load.py --compare-db [--quick]
+    .venv/bin/python bench/load.py --compare-usage [--quick] [--portal-db ...]
 
 Serves the portal (`gunicorn tango_portal.wsgi`, settings bench/portal_settings.py) and a
 minimal django-oauth-toolkit 3.x project (bench/peer/) side by side, each by gunicorn with
@@ -33,7 +34,9 @@ were just before the runs (a run on a busy machine measures the neighbour too).
 
 --portal-db picks the portal's database setting (DATABASE_SERVER_SIDE_BINDING=1 or
 DATABASE_POOL=1); --compare-db runs only the portal's phases, once with each setting,
-taking turns in the same way, to pick the fastest. --quick is a short smoke run.
+taking turns in the same way, to pick the fastest. --compare-usage runs only the portal's
+phases with its usage evidence (credentials.usage) off and on, in turns, for what recording
+costs. --quick is a short smoke run.
 """
 
 from __future__ import annotations
@@ -99,6 +102,11 @@ PORTAL_DB_OPTIONS = {
     "default": {"DATABASE_POOL": "0", "DATABASE_SERVER_SIDE_BINDING": "0"},
     "server-side-binding": {"DATABASE_POOL": "0", "DATABASE_SERVER_SIDE_BINDING": "1"},
     "pool": {"DATABASE_POOL": "1", "DATABASE_SERVER_SIDE_BINDING": "0"},
+}
+# --compare-usage: the portal with its usage evidence off (the baseline) and on.
+USAGE_OPTIONS = {
+    "usage off": {"USAGE_RECORDING": "0"},
+    "usage recorded": {"USAGE_RECORDING": "1"},
 }
 
 
@@ -365,7 +373,7 @@ class System:
             self.tokens.append(json.loads(body)["access_token"])
 
 
-def portal_env(secret_key: str, database_option: str) -> dict[str, str]:
+def portal_env(secret_key: str, database_option: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The portal's production settings on the bench database, and nothing inherited that changes them."""
     env = {
         key: value
@@ -380,6 +388,7 @@ def portal_env(secret_key: str, database_option: str) -> dict[str, str]:
         DJANGO_SECURE_SSL_REDIRECT="0",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         **PORTAL_DB_OPTIONS[database_option],
+        **(extra or {}),
     )
     return env
 
@@ -724,8 +733,11 @@ def report(results: Results, portal: System, peer: System, argon: Sequence[float
     return errors
 
 
-def report_compare(results: Results, systems: Sequence[System], errors_before: int) -> int:
-    """One row per phase and database setting, the fastest marked; return the run's errors."""
+def report_compare(
+    results: Results, systems: Sequence[System], errors_before: int, compared: str = "portal database"
+) -> int:
+    """One row per phase and `compared` setting, the fastest marked, each against the first
+    setting; return the run's errors."""
     rows: list[list[str]] = []
     md_rows: list[list[str]] = []
     errors = errors_before
@@ -760,13 +772,13 @@ def report_compare(results: Results, systems: Sequence[System], errors_before: i
         table(
             [
                 "phase",
-                "portal database",
+                compared,
                 "req/s",
                 "p50 ms",
                 "p95 ms",
                 "p99 ms",
                 "errors",
-                "vs default",
+                f"vs {systems[0].label}",
                 "each rep",
                 "",
             ],
@@ -781,7 +793,8 @@ def report_compare(results: Results, systems: Sequence[System], errors_before: i
     print()
     print(
         markdown(
-            ["phase", "portal database", "req/s", "p50 / p95 / p99 ms", "errors", "vs default", ""], md_rows
+            ["phase", compared, "req/s", "p50 / p95 / p99 ms", "errors", f"vs {systems[0].label}", ""],
+            md_rows,
         )
     )
     return errors
@@ -825,9 +838,15 @@ def main() -> None:
     parser.add_argument(
         "--compare-db", action="store_true", help="only the portal's phases, with each database setting"
     )
+    parser.add_argument(
+        "--compare-usage",
+        action="store_true",
+        help="only the portal's phases, with its usage evidence off and on (credentials.usage)",
+    )
     args = parser.parse_args()
+    args.compare = args.compare_db or args.compare_usage
     budget = QUICK if args.quick else FULL
-    names = [PORTAL_DB] if args.compare_db else [PORTAL_DB, PEER_DB]
+    names = [PORTAL_DB] if args.compare else [PORTAL_DB, PEER_DB]
     for name in names:
         drop_database("postgresql", name)
         ensure_database("postgresql", name)
@@ -847,24 +866,29 @@ def run(args: argparse.Namespace, budget: Budget, servers: list[Server]) -> int:
     # Other work on the machine shifts every figure; this shows whether there was any.
     load_before = os.getloadavg()[0]
     secret_key = secrets.token_urlsafe(50)
-    options = list(PORTAL_DB_OPTIONS) if args.compare_db else [args.portal_db]
+    # (label, database option, extra environment) of each portal server.
+    if args.compare_usage:
+        variants = [(f"portal ({name})", args.portal_db, env) for name, env in USAGE_OPTIONS.items()]
+    elif args.compare_db:
+        variants = [(f"portal ({option})", option, {}) for option in PORTAL_DB_OPTIONS]
+    else:
+        variants = [("portal", args.portal_db, {})]
     per_system = budget.reps * len(TOKEN_CONCURRENCY) * budget.token_requests + WARMUP_TOKENS + WHOAMI_TOKENS
     jobs = {"portal": ("bench.portal_seed", portal_env(secret_key, "default"))}
-    if not args.compare_db:
+    if not args.compare:
         jobs["DOT"] = ("bench.peer.seed", peer_env(secret_key))
-    progress(f"seeding {per_system * len(options):,} service accounts and {per_system:,} DOT users ...")
-    seeds = seed(jobs, per_system * len(options))
-    # In --compare-db the portal's servers share one database, so they draw from one pool of accounts.
+    progress(f"seeding {per_system * len(variants):,} service accounts and {per_system:,} DOT users ...")
+    seeds = seed(jobs, per_system * len(variants))
+    # Compared, the portal's servers share one database, so they draw from one pool of accounts.
     portal_accounts = iter(seeds["portal"]["usernames"])
     systems = []
-    for option in options:
-        label = f"portal ({option})" if args.compare_db else "portal"
-        server = Server(label, "tango_portal.wsgi", portal_env(secret_key, option), TRIVIAL_PATH)
+    for label, option, extra in variants:
+        server = Server(label, "tango_portal.wsgi", portal_env(secret_key, option, extra), TRIVIAL_PATH)
         servers.append(server)
         systems.append(
             System(label, server, "/oauth/token", "/api/v2/whoami", seeds["portal"], portal_accounts)
         )
-    if not args.compare_db:
+    if not args.compare:
         server = Server("DOT", "bench.peer.wsgi", peer_env(secret_key), "/api/whoami")
         servers.append(server)
         systems.append(
@@ -872,13 +896,13 @@ def run(args: argparse.Namespace, budget: Budget, servers: list[Server]) -> int:
         )
     for server in servers:
         server.wait_ready()
-    trivial = None if args.compare_db else systems[0].server
+    trivial = None if args.compare else systems[0].server
     progress("warming up ...")
     errors_before = warmup_errors(warm_up(systems, trivial))
 
     results = Results(quiet_wait=budget.quiet_wait)
     argon: list[float] = []
-    if not args.compare_db:
+    if not args.compare:
         progress("argon2id limit ...")
         encoded, password = seeds["portal"]["password_hash"], seeds["portal"]["password"]
         with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
@@ -889,11 +913,12 @@ def run(args: argparse.Namespace, budget: Budget, servers: list[Server]) -> int:
     run_phases(results, systems, budget, trivial)
 
     print()
-    title = (
-        "portal database settings compared"
-        if args.compare_db
-        else f"portal (database: {args.portal_db}) vs django-oauth-toolkit"
-    )
+    if args.compare_usage:
+        title = f"the portal's usage evidence off and on (database: {args.portal_db})"
+    elif args.compare_db:
+        title = "portal database settings compared"
+    else:
+        title = f"portal (database: {args.portal_db}) vs django-oauth-toolkit"
     print(f"Load benchmark, {title}: {'quick' if args.quick else 'full'} run")
     print(f"Machine: {machine()}; 1-minute load average before the run: {load_before:.2f}")
     print(
@@ -907,6 +932,8 @@ def run(args: argparse.Namespace, budget: Budget, servers: list[Server]) -> int:
         f"or after {budget.seconds:g} s"
     )
     print()
+    if args.compare_usage:
+        return report_compare(results, systems, errors_before, compared="usage evidence")
     if args.compare_db:
         return report_compare(results, systems, errors_before)
     return report(results, systems[0], systems[1], argon, errors_before)

@@ -78,10 +78,9 @@ def token_credentials(*, team_id: int, client_pk: int, service_account_pk: int |
     return used
 
 
-def _user_agent(request: HttpRequest) -> str:
-    agent = request.headers.get("User-Agent", "")
+def _printable(agent: str) -> str:
     # Printable text only: a user agent is shown on a page and may carry anything.
-    return "".join(ch for ch in agent if ch.isprintable())[:USER_AGENT_MAX]
+    return "".join(ch for ch in agent[: USER_AGENT_MAX * 2] if ch.isprintable())[:USER_AGENT_MAX]
 
 
 def record(request: HttpRequest, credentials: Iterable[Credential]) -> None:
@@ -92,7 +91,8 @@ def record(request: HttpRequest, credentials: Iterable[Credential]) -> None:
     if not address:
         return
     now = timezone.now()
-    user_agent = _user_agent(request)
+    # As sent; made printable only when written.
+    user_agent = request.headers.get("User-Agent", "")
     due: list[tuple[Credential, str, _Pending]] = []
     clock = time.monotonic()
     with _lock:
@@ -156,8 +156,9 @@ def _see_address(credential: Credential, address: str, taken: _Pending) -> None:
         credential_type=credential.type, credential_pk=credential.pk, ip_address=address
     )
     # Only ever forward, as for last_used_at; a row already newer is left alone.
+    user_agent = _printable(taken.user_agent)
     if rows.filter(last_seen_at__lt=taken.last_seen).update(
-        last_seen_at=taken.last_seen, user_agent=taken.user_agent
+        last_seen_at=taken.last_seen, user_agent=user_agent
     ):
         return
     try:
@@ -167,7 +168,7 @@ def _see_address(credential: Credential, address: str, taken: _Pending) -> None:
                 credential_type=credential.type,
                 credential_pk=credential.pk,
                 ip_address=address,
-                user_agent=taken.user_agent,
+                user_agent=user_agent,
                 first_seen_at=taken.last_seen,
                 last_seen_at=taken.last_seen,
             )
