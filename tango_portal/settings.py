@@ -302,6 +302,15 @@ HISTORY_VERIFY_KEY_FILE = os.environ.get("HISTORY_VERIFY_KEY_FILE", "")
 # HISTORY_VIEW_INTERVAL, so that reloads (or a cross-site link) cannot flood history.
 HISTORY_VIEW_INTERVAL = timedelta(hours=1)
 
+# --- DPoP: sender-constrained tokens (RFC 9449, credentials/oauth/dpop.py) ------------
+
+# How far a proof's iat may be from the server's clock; its jti is remembered (in the
+# shared cache, across app servers) for twice as long.
+DPOP_PROOF_SKEW_SECONDS = int(os.environ.get("DPOP_PROOF_SKEW_SECONDS", "60"))
+# 1: proofs must carry a fresh server nonce (DPoP-Nonce, use_dpop_nonce).
+DPOP_NONCES = os.environ.get("DPOP_NONCES", "0") == "1"
+DPOP_NONCE_SECONDS = 300
+
 # --- Usage evidence, rotation and reminders -------------------------------------
 
 # Each use of a credential (token request, API call) counts in the shared cache; the
