@@ -12,9 +12,10 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
-from credentials import selectors
+from credentials import reminders, selectors
 from credentials.models import CredentialHistory, CredentialType
 from tango_portal.models import Team
 
@@ -139,3 +140,44 @@ class HistoryFilter(django_filters.FilterSet):
             return {}
         cleaned = self.form.cleaned_data if self.form.is_valid() else getattr(self.form, "cleaned_data", {})
         return {key: str(cleaned[key]) for key in FILTER_PARAMS if cleaned.get(key) not in (None, "", [])}
+
+
+# --- Unused credentials -----------------------------------------------------------
+
+
+class UnusedFilterForm(forms.Form):
+    """What the Unused credentials page and its export select: how long unused, which type.
+
+    Without `days` the page shows the longer period (`with_defaults`); a value other than
+    the periods offered is an error to fix, never quietly another period.
+    """
+
+    days = forms.TypedChoiceField(
+        label="Not used for",
+        choices=[(str(days), f"{days} days") for days in reminders.UNUSED_PERIODS],
+        coerce=int,
+        error_messages={"invalid_choice": "Choose 30 or 90 days.", "required": "Choose 30 or 90 days."},
+    )
+    credential_type = forms.ChoiceField(
+        label="Credential type",
+        choices=[("", "All types"), *CredentialType.choices],
+        required=False,
+        error_messages={"invalid_choice": "Choose a credential type from the list, or All types."},
+    )
+
+    @staticmethod
+    def with_defaults(params: QueryDict) -> QueryDict:
+        data = params.copy()
+        if "days" not in data:
+            data["days"] = str(reminders.DEFAULT_UNUSED_DAYS)
+        return data
+
+    def active(self) -> dict[str, str]:
+        """The valid filter as raw strings (the period always, the type when chosen)."""
+        if not self.is_valid():
+            return {}
+        chosen = {
+            "days": str(self.cleaned_data["days"]),
+            "credential_type": self.cleaned_data["credential_type"],
+        }
+        return {key: value for key, value in chosen.items() if value}

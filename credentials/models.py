@@ -412,3 +412,51 @@ class Rotation(models.Model):
 
     def __str__(self) -> str:
         return f"rotation of {self.credential_type} #{self.old_pk} to #{self.new_pk}"
+
+
+# --- Reminders: each email about a credential, sent once ---------------------------
+
+
+class ReminderKind(models.TextChoices):
+    """Why a reminder was sent (credentials.reminders)."""
+
+    ROTATION_IN_30_DAYS = "rotation_30", "Due for rotation in 30 days"
+    ROTATION_IN_7_DAYS = "rotation_7", "Due for rotation in 7 days"
+    UNUSED_FOR_90_DAYS = "unused_90", "Unused for 90 days"
+
+
+class CredentialReminder(models.Model):
+    """A reminder about one credential, sent to the team's Manage users: at most once per
+    credential, kind and `due_on`, which the database enforces.
+
+    `due_on` is the day the credential reaches its team's maximum age (rotation kinds) or
+    its 90th day without use (unused): a new policy or a new spell without use is a new
+    reminder, a second run of the daily check is not.
+    """
+
+    Kind = ReminderKind
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    credential_type = models.CharField(max_length=20, choices=CredentialType.choices)
+    credential_pk = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    due_on = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential_type", "credential_pk", "kind", "due_on"], name="reminder_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credential_type__in=CredentialType.values),
+                name="reminder_credential_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ReminderKind.values), name="reminder_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.credential_type} #{self.credential_pk} ({self.due_on})"

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from credentials.views import api_keys, clients, history, overview, rotation, service_accounts
+from credentials.views import api_keys, clients, history, overview, policy, rotation, service_accounts, unused
 
 app_name = "credentials"
 
@@ -20,4 +20,6 @@ urlpatterns = [
     path("clients/", include(clients)),
     path("api-keys/", include(api_keys)),
     path("history/", include(history)),
+    path("unused/", unused.unused_list, name="unused"),
+    path("policy/", policy.policy_edit, name="policy"),
 ]

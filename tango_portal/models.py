@@ -189,6 +189,7 @@ class TeamActivity(chain.ChainedRecord):
         PERMISSION_CHANGED = "permission_changed", "Tango API keys permission changed"
         INVITATION_CREATED = "invitation_created", "Sign-up link created"
         INVITATION_ACCEPTED = "invitation_accepted", "Sign-up link used"
+        MAX_CREDENTIAL_AGE_CHANGED = "max_credential_age_changed", "Maximum credential age changed"
 
     action = models.CharField(max_length=30, choices=Action.choices)
     actor = chain.person_reference()
@@ -221,6 +222,7 @@ class TeamActivity(chain.ChainedRecord):
                         "permission_changed",
                         "invitation_created",
                         "invitation_accepted",
+                        "max_credential_age_changed",
                     ]
                 ),
                 name="teamactivity_action_valid",

@@ -327,6 +327,42 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "Tango Portal <
 # The portal's address in emails, which are sent outside any request.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- Email --------------------------------------------------------------------
+
+# Django 6.1's MAILERS (EMAIL_BACKEND and the EMAIL_HOST family are deprecated). DJANGO_MAILER
+# picks the backend: `smtp`, the default with debug off, sends through DJANGO_SMTP_*;
+# `console`, the default with debug on (`make run`), prints each email on the terminal of
+# the process that sends it: the worker's, for reminders. Tests get Django's memory mailer.
+MAILER = (os.environ.get("DJANGO_MAILER") or ("console" if DEBUG else "smtp")).strip().lower()
+MAILERS: dict[str, dict[str, object]]
+if MAILER == "console":
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+elif MAILER == "smtp":
+    # `starttls` (port 587), `ssl` (implicit TLS, port 465) or `none` (port 25, a local relay).
+    SMTP_SECURITY = os.environ.get("DJANGO_SMTP_SECURITY", "starttls").strip().lower()
+    if SMTP_SECURITY not in {"starttls", "ssl", "none"}:
+        raise ImproperlyConfigured("DJANGO_SMTP_SECURITY must be 'starttls', 'ssl' or 'none'.")
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ.get("DJANGO_SMTP_HOST", "localhost"),
+                "port": int(
+                    os.environ.get("DJANGO_SMTP_PORT")
+                    or {"starttls": 587, "ssl": 465, "none": 25}[SMTP_SECURITY]
+                ),
+                "username": os.environ.get("DJANGO_SMTP_USERNAME", ""),
+                "password": os.environ.get("DJANGO_SMTP_PASSWORD", ""),
+                "use_tls": SMTP_SECURITY == "starttls",
+                "use_ssl": SMTP_SECURITY == "ssl",
+                # A mail server that hangs fails the send (retried the next day), not the worker.
+                "timeout": 30,
+            },
+        }
+    }
+else:
+    raise ImproperlyConfigured("DJANGO_MAILER must be 'smtp' or 'console'.")
+
 # --- Logging ------------------------------------------------------------------
 
 LOGGING = {

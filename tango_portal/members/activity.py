@@ -58,10 +58,21 @@ def membership_value(role: str, api_keys_permission: str) -> str:
     return f"{role}/{api_keys_permission}"
 
 
+# The maximum credential age as from/to stores it: the days, or this when there is none.
+NO_MAXIMUM_AGE = "off"
+
+
+def max_credential_age_value(days: int | None) -> str:
+    """How a team's maximum credential age is stored in from/to: `90`, `180`, `365` or `off`."""
+    return str(days) if days else NO_MAXIMUM_AGE
+
+
 def describe_value(row: TeamActivity, value: str) -> str:
     """A stored from/to value as a person reads it."""
     if not value:
         return ""
+    if row.action == Action.MAX_CREDENTIAL_AGE_CHANGED:
+        return "Off" if value == NO_MAXIMUM_AGE else f"{value} days"
     if row.action in (Action.MEMBER_ADDED, Action.MEMBER_REMOVED) and "/" in value:
         role, _, permission = value.partition("/")
         return f"{_LABELS.get(role, role)}, Tango API keys: {_LABELS.get(permission, permission)}"
