@@ -43,6 +43,8 @@ class OAuthClient(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    # Tokens only with a DPoP proof (RFC 9449): bearer tokens are refused at the token endpoint.
+    require_dpop = models.BooleanField("require DPoP", default=False)
     legacy = models.BooleanField(
         default=False, help_text="Created before 2025-05-14: may use the client-credentials grant."
     )
@@ -125,6 +127,8 @@ class AccessToken(models.Model):
     issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The RFC 7638 thumbprint of the DPoP key the token is bound to; "" for a bearer token.
+    jkt = models.CharField("DPoP key thumbprint", max_length=43, blank=True, editable=False)
 
     class Meta:
         ordering = ["-issued_at"]

@@ -207,6 +207,8 @@ class LiveToken(NamedTuple):
     scope: str
     issued_at: datetime
     expires_at: datetime
+    # The DPoP key thumbprint the token is bound to, or "" for a bearer token.
+    jkt: str
 
 
 # The one query every API call makes, and the one raw SELECT in the project: under load
@@ -217,7 +219,7 @@ class LiveToken(NamedTuple):
 # driver.
 _BEARER_LOOKUP_SQL = """
     SELECT token.client_id, client.client_id, team.id, team.name, team.slug, account.username,
-           account.id, token.audience, token.scope, token.issued_at, token.expires_at
+           account.id, token.audience, token.scope, token.issued_at, token.expires_at, token.jkt
       FROM credentials_accesstoken token
       JOIN credentials_oauthclient client ON client.id = token.client_id
       JOIN tango_portal_team team ON team.id = client.team_id

@@ -485,6 +485,7 @@ def access_token_issue(
     audience: str,
     scope: str,
     expires_in: int,
+    jkt: str = "",
 ) -> AccessToken:
     """Store a bearer token the token endpoint just generated; only its SHA-256 digest is kept.
 
@@ -500,8 +501,9 @@ def access_token_issue(
     /oauth/revoke does not reset the rule. `service_account` is None for the legacy
     client-credentials grant.
 
-    Raises TokenRefused or TokenRenewalTooEarly (and changes nothing); records no
-    history (tokens are not credentials a portal user manages).
+    `jkt` binds the token to a DPoP key (its thumbprint). Raises TokenRefused or
+    TokenRenewalTooEarly (and changes nothing); records no history (tokens are not
+    credentials a portal user manages).
     """
     now = timezone.now()
     # Each stamp is an UPDATE of the row only while it is live: it takes the row's lock,
@@ -529,6 +531,7 @@ def access_token_issue(
         scope=scope,
         issued_at=now,
         expires_at=now + timedelta(seconds=expires_in),
+        jkt=jkt,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 
 from credentials import secrets as credential_secrets
+from credentials.oauth import dpop
 
 
 class RetryLaterError(OAuth2Error):
@@ -34,6 +35,23 @@ class TooManyAttemptsError(RetryLaterError):
 
     error = "too_many_attempts"
     description = "Too many failed attempts from this address; try again later."
+
+
+class InvalidDPoPProofError(OAuth2Error):
+    """The DPoP proof is missing where required, or refused (RFC 9449 §5)."""
+
+    error = "invalid_dpop_proof"
+    status_code = 400
+
+
+class UseDPoPNonceError(InvalidDPoPProofError):
+    """The proof needs the server's current nonce, sent in DPoP-Nonce (RFC 9449 §8)."""
+
+    error = "use_dpop_nonce"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"DPoP-Nonce": dpop.current_nonce()}
 
 
 class UnsupportedMediaError(InvalidRequestError):

@@ -29,13 +29,20 @@ from oauthlib.oauth2.rfc6749.errors import (
 from credentials import secrets as credential_secrets
 from credentials import selectors, services
 from credentials.models import OAuthClient, ServiceAccount
-from credentials.oauth.errors import TooManyRequestsError, wrong_environment_description
+from credentials.oauth.errors import (
+    InvalidDPoPProofError,
+    TooManyRequestsError,
+    wrong_environment_description,
+)
 
 PASSWORD_GRANT = "password"  # noqa: S105
 CLIENT_CREDENTIALS_GRANT = "client_credentials"
 # Where save_bearer_token leaves the AccessToken it stored, in the token endpoint's
 # `credentials` dict (oauthlib's request.extra_credentials).
 ISSUED = "issued"
+# Where the token view puts the thumbprint of a verified DPoP proof's key.
+DPOP_JKT = "dpop_jkt"
+DPOP_TOKEN_TYPE = "DPoP"  # noqa: S105  (RFC 9449's token type, not a secret)
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
@@ -71,6 +78,20 @@ def _decoy_hash() -> str:
     return hasher.encode(
         credential_secrets.generate(credential_secrets.Kind.SERVICE_ACCOUNT_PASSWORD), hasher.salt()
     )
+
+
+def live_token(token: str | None, scopes: list[str]) -> tuple[selectors.LiveToken | None, str | None]:
+    """The live token with this value and every one of `scopes`, or None and, when there is
+    more to say than "unknown, expired or revoked", why. For Bearer and DPoP tokens alike."""
+    if not token:
+        return None, None
+    description = wrong_environment_description(token, "access token")
+    if description:
+        return None, description
+    live = selectors.live_token_by_value(token=token)
+    if live is None or (scopes and not set(scopes) <= set(live.scope.split())):
+        return None, None
+    return live, None
 
 
 class PortalRequestValidator(RequestValidator):
@@ -201,7 +222,18 @@ class PortalRequestValidator(RequestValidator):
         return bool(scopes) and set(scopes) <= set(settings.TOKEN_SCOPES)
 
     def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> None:
+        """Store the token, bound to the DPoP key the token view verified a proof of, if any.
+
+        oauthlib serialises `token` after this returns: a bound token is answered with
+        token_type DPoP. A client that requires DPoP gets no token without a proof.
+        """
         account: ServiceAccount | None = request.user if request.grant_type == PASSWORD_GRANT else None
+        jkt = (request.extra_credentials or {}).get(DPOP_JKT, "")
+        if request.client.require_dpop and not jkt:
+            raise InvalidDPoPProofError(
+                description="These client credentials require DPoP: send a DPoP proof with the request.",
+                request=request,
+            )
         try:
             issued = services.access_token_issue(
                 token=token["access_token"],
@@ -210,6 +242,7 @@ class PortalRequestValidator(RequestValidator):
                 audience=request.audience,
                 scope=token["scope"],
                 expires_in=int(token["expires_in"]),
+                jkt=jkt,
             )
         except services.TokenRenewalTooEarly as exc:
             seconds = (exc.retry_at - timezone.now()).total_seconds()
@@ -218,6 +251,8 @@ class PortalRequestValidator(RequestValidator):
             ) from exc
         except services.TokenRefused as exc:
             raise InvalidGrantError(description=str(exc), request=request) from exc
+        if jkt:
+            token["token_type"] = DPOP_TOKEN_TYPE
         if request.extra_credentials is not None:
             # The token view passed this dict: it records the token's use (credentials.usage).
             request.extra_credentials[ISSUED] = issued
@@ -225,16 +260,9 @@ class PortalRequestValidator(RequestValidator):
     # --- Protected resources, revocation, introspection -----------------------
 
     def validate_bearer_token(self, token: str | None, scopes: list[str], request: Request) -> bool:
-        if not token:
-            return False
-        description = wrong_environment_description(token, "access token")
-        if description:
-            request.invalid_token_description = description
-            return False
-        live = selectors.live_token_by_value(token=token)
+        live, description = live_token(token, scopes)
         if live is None:
-            return False
-        if scopes and not set(scopes) <= set(live.scope.split()):
+            request.invalid_token_description = description
             return False
         request.live_token = live
         return True
@@ -255,7 +283,8 @@ class PortalRequestValidator(RequestValidator):
             "scope": live.scope,
             "client_id": live.client_id,
             "username": live.service_account,
-            "token_type": "Bearer",
+            "token_type": DPOP_TOKEN_TYPE if live.jkt else "Bearer",
+            **({"cnf": {"jkt": live.jkt}} if live.jkt else {}),
             "exp": int(live.expires_at.timestamp()),
             "iat": int(live.issued_at.timestamp()),
             "aud": live.audience,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -22,11 +23,22 @@ from django.views.decorators.http import require_GET, require_POST
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 
 from credentials import selectors, services, usage
-from credentials.models import AccessToken, ApiKey, CredentialType
-from credentials.oauth import throttle
-from credentials.oauth.errors import TooManyAttemptsError, wrong_environment_description
+from credentials.models import ApiKey, CredentialType
+from credentials.oauth import dpop, throttle
+from credentials.oauth.errors import (
+    InvalidDPoPProofError,
+    TooManyAttemptsError,
+    UseDPoPNonceError,
+    wrong_environment_description,
+)
 from credentials.oauth.server import endpoints
-from credentials.oauth.validator import CLIENT_CREDENTIALS_GRANT, ISSUED, basic_credentials
+from credentials.oauth.validator import (
+    CLIENT_CREDENTIALS_GRANT,
+    DPOP_JKT,
+    ISSUED,
+    basic_credentials,
+    live_token,
+)
 from credentials.selectors import LiveToken
 from tango_portal.accounts.sudo import sudo_exempt
 from tango_portal.core import security_log
@@ -149,12 +161,21 @@ def _throttled_call(request: HttpRequest, endpoint_method: Any) -> tuple[Triple,
 @require_POST
 @sudo_exempt("machine endpoint: the client authenticates every request, no session is used")
 def token(request: HttpRequest) -> HttpResponse:
-    """POST /oauth/token: a bearer token for client credentials and a service account."""
-    issued: dict[str, AccessToken] = {}
-    triple, form = _throttled_call(
-        request, functools.partial(endpoints().token.create_token_response, credentials=issued)
-    )
-    response = _respond(triple)
+    """POST /oauth/token: a token for client credentials and a service account; bound to
+    a DPoP key (token_type DPoP) when the request carries a valid DPoP proof."""
+    issued: dict[str, Any] = {}
+    refused = _token_request_proof(request, issued)
+    if refused is not None:
+        response = _respond(refused)
+    else:
+        triple, form = _throttled_call(
+            request, functools.partial(endpoints().token.create_token_response, credentials=issued)
+        )
+        response = _respond(triple)
+    if settings.DPOP_NONCES:
+        response["DPoP-Nonce"] = dpop.current_nonce()
+    if refused is not None:
+        return response
     if triple[2] == HTTPStatus.OK and (row := issued.get(ISSUED)) is not None:
         usage.record(
             request,
@@ -170,6 +191,23 @@ def token(request: HttpRequest) -> HttpResponse:
             f'grant_type=password (migration deadline {settings.OAUTH_MIGRATION_DEADLINE})."'
         )
     return response
+
+
+def _token_request_proof(request: HttpRequest, issued: dict[str, Any]) -> Triple | None:
+    """Verify a token request's DPoP proof, if it has one, noting its key's thumbprint in
+    `issued` for the validator; the refusal to answer when the proof is not valid."""
+    value = request.headers.get("DPoP")
+    if value is None:
+        return None
+    try:
+        proof = dpop.verify(value, method="POST", uri=request.build_absolute_uri(request.path))
+    except dpop.NonceRequired as missing:
+        return _error_triple(UseDPoPNonceError(description=str(missing)))
+    except dpop.InvalidProof as invalid:
+        security_log.event("dpop_proof_refused", request=request, reason=str(invalid))
+        return _error_triple(InvalidDPoPProofError(description=str(invalid)))
+    issued[DPOP_JKT] = proof.jkt
+    return None
 
 
 @csrf_exempt
@@ -192,13 +230,18 @@ def introspect(request: HttpRequest) -> HttpResponse:
 
 # --- The protected API -------------------------------------------------------------
 
+UNKNOWN_TOKEN = "The access token is unknown, expired or revoked."  # noqa: S105
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _unauthorized(scheme: str, error: str | None = None, description: str | None = None) -> JsonResponse:
-    """401 with a challenge for `scheme`; error details only if credentials were presented."""
+def _unauthorized(
+    scheme: str, error: str | None = None, description: str | None = None, *, extra: Sequence[str] = ()
+) -> JsonResponse:
+    """401 with a challenge for `scheme`, then the `extra` parameters; error details only
+    if credentials were presented."""
     body: dict[str, str] = {}
     params = []
     if error:
@@ -206,9 +249,11 @@ def _unauthorized(scheme: str, error: str | None = None, description: str | None
         params.append(f'error="{error}"')
         if description:
             body["error_description"] = description
-            params.append(f'error_description="{description}"')
+            # A quoted-string: no double quote may end it early.
+            params.append(f'error_description="{description.replace(chr(34), chr(39))}"')
     if scheme == "Basic" or not error:
         params.insert(0, f'realm="{REALM}"')
+    params.extend(extra)
     response = JsonResponse(body, status=HTTPStatus.UNAUTHORIZED)
     response["WWW-Authenticate"] = f"{scheme} {', '.join(params)}"
     response["Cache-Control"] = "no-store"
@@ -219,8 +264,52 @@ def _bearer_unauthorized(description: str | None = None) -> JsonResponse:
     return _unauthorized(
         "Bearer",
         "invalid_token",
-        description or "The access token is unknown, expired or revoked.",
+        description or UNKNOWN_TOKEN,
     )
+
+
+def _dpop_unauthorized(error: str, description: str) -> JsonResponse:
+    """401 with a DPoP challenge (RFC 9449 §7.1) naming the algorithms proofs may use."""
+    response = _unauthorized("DPoP", error, description, extra=[f'algs="{dpop.ALGS_VALUE}"'])
+    if error == UseDPoPNonceError.error:
+        response["DPoP-Nonce"] = dpop.current_nonce()
+    return response
+
+
+def _authenticate_dpop(request: HttpRequest, authorization: str) -> LiveToken | JsonResponse:
+    """A DPoP-bound token (`Authorization: DPoP <token>`) and a fresh proof of its key."""
+    value = authorization.split(" ", 1)[1].strip() if " " in authorization else ""
+    proof = request.headers.get("DPoP")
+    if not value or " " in value:
+        return _dpop_unauthorized("invalid_token", "Malformed DPoP authorization: send DPoP <access token>.")
+    if proof is None:
+        return _dpop_unauthorized("invalid_dpop_proof", "A DPoP token needs a DPoP proof in the DPoP header.")
+    try:
+        verified = dpop.verify(
+            proof,
+            method=request.method or "GET",
+            uri=request.build_absolute_uri(request.path),
+            access_token=value,
+        )
+    except dpop.NonceRequired as missing:
+        return _dpop_unauthorized(UseDPoPNonceError.error, str(missing))
+    except dpop.InvalidProof as invalid:
+        security_log.event("dpop_proof_refused", request=request, reason=str(invalid))
+        return _dpop_unauthorized("invalid_dpop_proof", str(invalid))
+    live, description = live_token(value, list(settings.TOKEN_SCOPES))
+    if live is None:
+        return _dpop_unauthorized(
+            "invalid_token", description or "The access token is unknown, expired or revoked."
+        )
+    if not live.jkt:
+        return _dpop_unauthorized(
+            "invalid_token", "This is a bearer token: send it as Authorization: Bearer."
+        )
+    if live.jkt != verified.jkt:
+        return _dpop_unauthorized(
+            "invalid_dpop_proof", "The DPoP proof is signed by another key than the token is bound to."
+        )
+    return live
 
 
 def _token_identity(live: LiveToken) -> dict[str, Any]:
@@ -228,7 +317,7 @@ def _token_identity(live: LiveToken) -> dict[str, Any]:
         "team": live.team_name,
         "team_slug": live.team_slug,
         "environment": settings.PORTAL_ENVIRONMENT,
-        "authentication": "bearer",
+        "authentication": "dpop" if live.jkt else "bearer",
         "client_id": live.client_id,
         "service_account": live.service_account,
         "scope": live.scope,
@@ -276,9 +365,19 @@ def _authenticate_api_key(authorization: str) -> ApiKey | JsonResponse:
     return key
 
 
+def _used_token_identity(request: HttpRequest, live: LiveToken) -> dict[str, Any]:
+    usage.record(
+        request,
+        usage.token_credentials(
+            team_id=live.team_id, client_pk=live.client_pk, service_account_pk=live.service_account_pk
+        ),
+    )
+    return _token_identity(live)
+
+
 @require_GET
 def whoami(request: HttpRequest) -> HttpResponse:
-    """GET /api/v2/whoami: who the bearer token (or legacy API key) in this request is."""
+    """GET /api/v2/whoami: who the token (Bearer or DPoP) or legacy API key in this request is."""
     authorization = request.headers.get("Authorization", "")
     scheme = authorization.split(" ", 1)[0].lower()
     if scheme == "basic":
@@ -287,6 +386,11 @@ def whoami(request: HttpRequest) -> HttpResponse:
             return outcome
         usage.record(request, [usage.Credential(CredentialType.API_KEY, outcome.pk, outcome.team_id)])
         identity = _api_key_identity(outcome)
+    elif scheme == "dpop":
+        bound = _authenticate_dpop(request, authorization)
+        if isinstance(bound, HttpResponse):
+            return bound
+        identity = _used_token_identity(request, bound)
     elif scheme == "bearer":
         valid, oauth_request = endpoints().resource.verify_request(
             # Only the Authorization header carries the token (never the URL, which logs keep).
@@ -298,13 +402,13 @@ def whoami(request: HttpRequest) -> HttpResponse:
         if not valid:
             return _bearer_unauthorized(getattr(oauth_request, "invalid_token_description", None))
         live = oauth_request.live_token
-        usage.record(
-            request,
-            usage.token_credentials(
-                team_id=live.team_id, client_pk=live.client_pk, service_account_pk=live.service_account_pk
-            ),
-        )
-        identity = _token_identity(live)
+        if live.jkt:
+            # A stolen DPoP-bound token is useless without the key: never as a bearer token.
+            return _dpop_unauthorized(
+                "invalid_token",
+                "This token is bound to a DPoP key: send it with the DPoP scheme and a DPoP proof.",
+            )
+        identity = _used_token_identity(request, live)
     else:
         # No credentials (or a scheme we do not speak): a bare challenge (RFC 6750 3.1).
         return _unauthorized("Bearer")
