@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 from http import HTTPStatus
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -168,3 +171,48 @@ def test_introspection_reports_the_binding(client, creds):
     assert body["active"] is True
     assert body["token_type"] == "DPoP"
     assert body["cnf"] == {"jkt": key.thumbprint()}
+
+
+# --- Across app servers: the jti is remembered in the shared cache ---------------------
+
+
+UNKNOWN_CLIENT = {
+    "grant_type": "password",
+    "client_id": "tng_sbx_ci_0123456789abcdef01234567",
+    "client_secret": "tng_sbx_cs_guess",
+    "username": "someone",
+    "password": "guess",
+}
+
+
+def _post_token_with_proof(port: int, value: str) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(
+            "POST",
+            "/oauth/token",
+            body=urlencode(UNKNOWN_CLIENT),
+            # Behind a balancer both servers answer to one host name: the proof's htu.
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Host": "localhost", "DPoP": value},
+        )
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_proof_replayed_to_another_app_server_is_refused(start_app_servers):
+    first, second = start_app_servers({})
+    value = proof(new_key(), uri="http://localhost/oauth/token")
+
+    # The proof is good (the credentials are not): the first server spends its jti.
+    status, body = _post_token_with_proof(first, value)
+    assert (status, body["error"]) == (HTTPStatus.UNAUTHORIZED, "invalid_client")
+    status, body = _post_token_with_proof(second, value)
+
+    assert status == HTTPStatus.BAD_REQUEST
+    assert body["error"] == "invalid_dpop_proof"
+    assert "already used" in body["error_description"]
+    fresh = proof(new_key(), uri="http://localhost/oauth/token")
+    assert _post_token_with_proof(second, fresh)[1]["error"] == "invalid_client"

@@ -2,17 +2,12 @@
 
 import http.client
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import pytest
-import redis
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -175,63 +170,9 @@ def test_revocation_endpoint_is_throttled_too(creds):
 # --- Several app-server processes share the counters (Redis) -----------------------
 
 
-def _database_url_for_servers(tmp_path: Path) -> str:
-    """A database both server processes (and this test) can reach."""
-    settings_dict = connection.settings_dict
-    if connection.vendor == "postgresql":
-        user = quote(settings_dict.get("USER") or "postgres")
-        password = f":{quote(settings_dict['PASSWORD'])}" if settings_dict.get("PASSWORD") else ""
-        host = settings_dict.get("HOST") or "127.0.0.1"
-        port = settings_dict.get("PORT") or 5432
-        return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
-    # The SQLite test database lives in this process's memory: give the servers a file.
-    url = f"sqlite:///{tmp_path / 'servers.sqlite3'}"
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": url},
-        check=True,
-        timeout=120,
-    )
-    return url
-
-
 @pytest.fixture
-def two_app_servers(transactional_db, tmp_path):
-    # The servers share Redis even when this test process runs on its own memory cache.
-    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
-    try:
-        redis.Redis.from_url(redis_url, socket_timeout=2).flushdb()
-    except redis.RedisError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis at {redis_url} is needed in CI: {error}")
-        pytest.skip(f"Sharing counters across processes needs a Redis server ({redis_url}): {error}")
-    env = {
-        **os.environ,
-        "DJANGO_DEBUG": "1",
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": _database_url_for_servers(tmp_path),
-        "TOKEN_FAILURE_LIMIT": str(LIMIT),
-    }
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.oauth.wsgi_server"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    try:
-        ports = [int(process.stdout.readline()) for process in processes]
-        yield ports
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
-            process.stdout.close()
+def two_app_servers(start_app_servers):
+    return start_app_servers({"TOKEN_FAILURE_LIMIT": str(LIMIT)})
 
 
 def post_token(port: int, data: dict[str, str], source: str = "127.0.0.1") -> tuple[int, dict]:
