@@ -30,6 +30,8 @@ def _name_field(label: str, *, required: bool, help_text: str, **kwargs: Any) ->
     )
 
 
+# The longest name a confirmation asks for: a display name, username, client ID or platform name.
+TYPED_NAME_MAX_LENGTH = 200
 CREATE_KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
@@ -89,13 +91,47 @@ class ApiKeyForm(CreateOnceForm):
 
 
 class ConfirmForm(forms.Form):
-    """An explicit confirmation for an irreversible action."""
+    """An explicit confirmation for an irreversible action.
+
+    Given `typed_name`, the form also asks for that name to be typed out (a credential used
+    in the last few days, say): required, and it must match exactly once trimmed. Without
+    it the form has no such field, and posting one changes nothing.
+    """
 
     confirm = forms.BooleanField(
         required=True,
         error_messages={"required": "Tick the box to confirm; this cannot be undone."},
     )
+    typed_name = forms.CharField(
+        required=False,
+        max_length=TYPED_NAME_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}),
+    )
 
-    def __init__(self, *args: Any, label: str = "I understand this cannot be undone", **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        label: str = "I understand this cannot be undone",
+        typed_name: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["confirm"].label = label
+        self.expected_name = typed_name
+        if typed_name is None:
+            del self.fields["typed_name"]
+            return
+        field = self.fields["typed_name"]
+        field.required = True
+        field.label = f"Type “{typed_name}” to confirm"
+        field.help_text = "Exactly as shown, to be sure this is the one you mean."
+        field.error_messages["required"] = f"Type the name “{typed_name}” to confirm."
+
+    def clean_typed_name(self) -> str:
+        typed: str = self.cleaned_data.get("typed_name", "")
+        if typed != (self.expected_name or "").strip():
+            raise forms.ValidationError(
+                f"The name you typed does not match. Type “{self.expected_name}” exactly, as shown.",
+                code="mismatch",
+            )
+        return typed

@@ -38,7 +38,8 @@ class _ClientColumns(tables.Table):
 
 
 class OAuthClientTable(_ClientColumns, ActiveCredentialTable):
-    """Display name, client ID (copy), created (by), last used, age, and actions.
+    """Display name, client ID (copy), created (by, and whether due for rotation), last used
+    (sortable), age, and actions.
 
     The actions column is left out for users without Manage.
     """
@@ -47,6 +48,7 @@ class OAuthClientTable(_ClientColumns, ActiveCredentialTable):
     actions = actions_column("credentials/clients/_actions_cell.html")
 
     class Meta(ActiveCredentialTable.Meta):
+        prefix = "clients-"
         attrs = {"class": "table", "id": "clients-table"}
         empty_text = (
             "No active client credentials. Your servers need a client ID and client secret, "

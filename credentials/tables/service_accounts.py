@@ -7,11 +7,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from credentials.models import ServiceAccount
-from credentials.tables.common import CredentialTable
+from credentials.tables.common import ActiveCredentialTable
 
 
-class ServiceAccountTable(CredentialTable):
-    """Username (link and copy button), display name, created, last token issued.
+class ServiceAccountTable(ActiveCredentialTable):
+    """Username (link and copy button), display name, created (by, and whether due for
+    rotation), last used (a token request or an API call with its tokens; sortable).
 
     Every column reads the row itself or `created_by`, which the selector joins, so
     rendering a page costs the same number of queries whatever its length.
@@ -19,13 +20,11 @@ class ServiceAccountTable(CredentialTable):
 
     username = tables.Column(verbose_name="Username")
     display_name = tables.Column(verbose_name="Display name", empty_values=("",), default="—")
-    last_token_at = tables.DateTimeColumn(
-        verbose_name="Last token issued", format="M j, Y H:i", default="Never"
-    )
 
-    class Meta(CredentialTable.Meta):
+    class Meta(ActiveCredentialTable.Meta):
         model = ServiceAccount
-        fields = ("username", "display_name", "created_at", "last_token_at")
+        fields = ("username", "display_name", "created_at", "last_used_at")
+        sequence = ("username", "display_name", "created_at", "last_used_at")
         prefix = "sa-"
         attrs = {"class": "table", "id": "service-accounts-table"}
         empty_text = (

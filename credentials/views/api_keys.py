@@ -1,22 +1,28 @@
-"""Legacy Basic-auth API keys: list (masked), generate (key shown once), deactivate.
+"""Legacy Basic-auth API keys: list (masked), generate (key shown once), detail, deactivate.
 
-The pages are the ones client credentials have too (credentials.views.lifecycle); this
-module says what is an API key's own. A plaintext API key exists only in the one-time
-reveal page the generate POST redirects to.
+List, generate and deactivate are the pages client credentials have too
+(credentials.views.lifecycle); this module says what is an API key's own, and has its
+detail page. A plaintext API key exists only in the one-time reveal page the generate
+POST redirects to.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET
+from django_tables2 import RequestConfig
 
 from credentials import permissions, selectors, services
 from credentials.forms import ApiKeyForm
 from credentials.tables.api_keys import ApiKeyTable, DeactivatedApiKeyTable
 from credentials.views import reveal
-from credentials.views.lifecycle import CredentialPages
+from credentials.views.common import credentials_view, page_context
+from credentials.views.lifecycle import CredentialPages, due_since
+from tango_portal.core.http import template_for
 from tango_portal.models import Membership
 
 app_name = "api_keys"
@@ -28,9 +34,17 @@ def _form(data: Any = None) -> ApiKeyForm:
 
 def section_context(request: HttpRequest, membership: Membership) -> dict[str, Any]:
     """Context for the API-keys section of the API credentials page."""
-    active = list(selectors.api_keys_active(team=membership.team))
+    team = membership.team
+    table = ApiKeyTable(
+        selectors.api_keys_active(team=team),
+        team=team,
+        can_manage=permissions.can_manage_credentials(membership),
+    )
+    RequestConfig(request, paginate=False).configure(table)
+    # The table's own (sorted) rows: one query for the table and the count below.
+    active = list(table.data)
     return {
-        "api_keys_table": ApiKeyTable(active, can_manage=permissions.can_manage_credentials(membership)),
+        "api_keys_table": table,
         "api_keys_max_active": services.MAX_ACTIVE_API_KEYS,
         "api_keys_limit_reached": len(active) >= services.MAX_ACTIVE_API_KEYS,
         "api_key_form": _form(),
@@ -45,9 +59,9 @@ PAGES = CredentialPages(
     gone=reveal.Gone(
         what="API key",
         if_lost="generate a new key, switch your integration to it, and deactivate this one",
-        link_label="See your API keys",
+        link_label="Open the API key",
     ),
-    credential_url=lambda key: reverse("credentials:api_keys:list"),
+    credential_url=lambda key: reverse("credentials:api_keys:detail", kwargs={"pk": key.pk}),
     form=_form,
     active=selectors.api_keys_active,
     max_active=services.MAX_ACTIVE_API_KEYS,
@@ -60,4 +74,29 @@ PAGES = CredentialPages(
     list_partial="api-keys",
 )
 
-urlpatterns = PAGES.urls()
+HISTORY_LIMIT = 10
+
+
+@require_GET
+@credentials_view("view")
+def api_key_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """One API key, masked, with its use; a deactivated one too, for the record.
+
+    An htmx refresh gets only the details (`#details`), last use included.
+    """
+    team = membership.team
+    key = selectors.api_key_get(team=team, pk=pk, include_deactivated=True)
+    context = page_context(
+        membership,
+        key=key,
+        due_since=due_since(team, key),
+        evidence=selectors.usage_evidence(key),
+        history_rows=selectors.history_for_credential(team=team, identifier=key.prefix)[:HISTORY_LIMIT],
+    )
+    return render(request, template_for(request, "credentials/api_keys/detail.html", "details"), context)
+
+
+urlpatterns = [
+    *PAGES.urls(),
+    path("<int:pk>/", api_key_detail, name="detail"),
+]

@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
+from django_tables2 import RequestConfig
 
 from credentials import permissions, selectors, services
 from credentials.forms import DisplayNameForm, NewDisplayNameForm
@@ -27,7 +28,7 @@ from credentials.models import OAuthClient
 from credentials.tables.clients import DeactivatedOAuthClientTable, OAuthClientTable, needs_rotation
 from credentials.views import reveal
 from credentials.views.common import credentials_view, page_context
-from credentials.views.lifecycle import CredentialPages
+from credentials.views.lifecycle import CredentialPages, due_since
 from tango_portal.accounts.sudo import sudo_exempt
 from tango_portal.core.http import client_ip, is_htmx, template_for
 from tango_portal.models import Membership
@@ -49,9 +50,12 @@ def section_context(request: HttpRequest, membership: Membership) -> dict[str, A
     """Context for the client-credentials section of the API credentials page."""
     team = membership.team
     can_manage = permissions.can_manage_credentials(membership)
-    active = list(selectors.oauth_clients_active(team=team))
+    table = OAuthClientTable(selectors.oauth_clients_active(team=team), team=team, can_manage=can_manage)
+    RequestConfig(request, paginate=False).configure(table)
+    # The table's own (sorted) rows: one query for the table and the counts below.
+    active: list[OAuthClient] = list(table.data)
     return {
-        "clients_table": OAuthClientTable(active, can_manage=can_manage),
+        "clients_table": table,
         "clients_active_count": len(active),
         "clients_max_active": services.MAX_ACTIVE_CLIENTS,
         "clients_limit_reached": len(active) >= services.MAX_ACTIVE_CLIENTS,
@@ -70,6 +74,8 @@ def _detail_context(membership: Membership, client: OAuthClient, **extra: Any) -
         membership,
         client=client,
         rotate=needs_rotation(client),
+        due_since=due_since(membership.team, client),
+        evidence=selectors.usage_evidence(client),
         live_tokens=selectors.oauth_client_live_token_count(client=client),
         name_form=extra.pop("name_form", None) or _name_form(client),
         history_rows=selectors.history_for_credential(team=membership.team, identifier=client.client_id)[:10],

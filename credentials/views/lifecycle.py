@@ -4,12 +4,17 @@ Both types go through these pages the same way, so the views are written once; e
 type describes itself in a `CredentialPages` (its services, selectors, forms and words)
 and mounts the views with `CredentialPages.urls()`. Every page renders whole, or only
 its `{% partialdef %}` when htmx asks.
+
+What an irreversible confirmation says of a credential's last use (`last_use`) and whether
+a credential is due for rotation (`due_since`) are here too: service accounts' delete and
+detail pages use them as well.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -23,9 +28,9 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import Table
 
-from credentials import services
+from credentials import policy, selectors, services
 from credentials.forms import ConfirmForm, CreateOnceForm
-from credentials.models import ApiKey, OAuthClient
+from credentials.models import ApiKey, OAuthClient, ServiceAccount
 from credentials.views import once, reveal
 from credentials.views.common import credentials_view, page_context
 from tango_portal.accounts.sudo import sudo_required
@@ -41,11 +46,38 @@ def _no_more_context(membership: Membership, credential: Any) -> Mapping[str, An
     return {}
 
 
+# A credential last used this recently is asked for by name before it is deactivated or
+# deleted (selectors.UsageEvidence.used_within's words).
+ASK_NAME_WITHIN = frozenset({"24 hours", "7 days"})
+
+
+def due_since(team: Team, credential: OAuthClient | ServiceAccount | ApiKey) -> datetime | None:
+    """When a live `credential` became due for rotation under its team's policy; None if it is not due."""
+    live = not credential.is_deleted if isinstance(credential, ServiceAccount) else credential.is_active
+    return policy.due_at(team, credential) if live and policy.is_due(team, credential) else None
+
+
+def last_use(credential: OAuthClient | ServiceAccount | ApiKey, *, live: bool) -> dict[str, Any]:
+    """What a confirmation says of `credential`'s use: the evidence, how recent the last use
+    was (`used_within`) and whether the form asks for the name (`asks_name`, only while it
+    is `live`) and which one (`typed_name`, what history calls it)."""
+    evidence = selectors.usage_evidence(credential)
+    used_within = evidence.used_within()
+    asks_name = live and used_within in ASK_NAME_WITHIN
+    return {
+        "evidence": evidence,
+        "used_within": used_within,
+        "asks_name": asks_name,
+        "typed_name": services.describe(credential)[1] if asks_name else None,
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class CredentialPages[C: (OAuthClient, ApiKey)]:
     """One type of secret-bearing credential, as the shared pages need to know it.
 
-    `app` is its URL namespace (credentials:<app>:list, :generate, :reveal, :deactivate) and its
+    `app` is its URL namespace (credentials:<app>:list, :generate, :reveal, :deactivate; the
+    type's own module adds :detail, which `credential_url` names) and its
     template folder: credentials/<app>/list.html, generate.html, created.html and
     deactivate.html, whose partials (`list_partial`, then generate, created and confirm)
     answer htmx. `name` is what those templates call one credential, and the keyword its
@@ -217,10 +249,14 @@ def deactivate_view(
 ) -> HttpResponse:
     """GET asks for confirmation and never deactivates; POST with the box ticked does.
 
-    Already deactivated (say, from another tab): the page again, with why, as a 409.
+    The page says when the credential was last used; used in the last 7 days, the form
+    also asks for its name, typed out. Already deactivated (say, from another tab): the
+    page again, with why, as a 409.
     """
     credential = pages.get(team=membership.team, pk=pk, include_deactivated=True)
-    form = ConfirmForm(_posted(request), label=pages.confirm_label)
+    # Read before the POST is checked: a use since the page was shown asks for the name.
+    use = last_use(credential, live=credential.is_active)
+    form = ConfirmForm(_posted(request), label=pages.confirm_label, typed_name=use["typed_name"])
     deactivated, error, status = _submit(
         request,
         form,
@@ -234,6 +270,7 @@ def deactivate_view(
         membership,
         form=form,
         error=error,
+        **use,
         **{pages.name: credential},
         **pages.deactivate_context(membership, credential),
     )

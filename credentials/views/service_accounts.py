@@ -28,6 +28,7 @@ from credentials.models import ServiceAccount
 from credentials.tables.service_accounts import ServiceAccountTable
 from credentials.views import once, reveal
 from credentials.views.common import credentials_view, page_context
+from credentials.views.lifecycle import due_since, last_use
 from tango_portal.accounts.sudo import sudo_exempt, sudo_required
 from tango_portal.core.http import client_ip, is_htmx, redirect_after, template_for
 from tango_portal.models import Membership
@@ -53,7 +54,7 @@ def _htmx(request: HttpRequest) -> HtmxDetails:
 
 def _list_context(request: HttpRequest, membership: Membership, per_page: int) -> dict[str, Any]:
     team = membership.team
-    table = ServiceAccountTable(selectors.service_accounts_active(team=team))
+    table = ServiceAccountTable(selectors.service_accounts_active(team=team), team=team)
     RequestConfig(request, paginate={"per_page": per_page}).configure(table)
     return {
         "sa_table": table,
@@ -178,6 +179,8 @@ def _detail_context(
         membership,
         account=account,
         deletion=selectors.service_account_deletion(account=account),
+        due_since=due_since(membership.team, account),
+        evidence=selectors.usage_evidence(account),
         history_rows=history_rows,
         history_limit=HISTORY_LIMIT,
         rename_form=rename_form or DisplayNameForm(initial={"display_name": account.display_name}),
@@ -284,11 +287,16 @@ def _delete_page(
     membership: Membership,
     account: ServiceAccount,
     form: ConfirmForm,
+    use: dict[str, Any],
     *,
     status: int = HTTPStatus.OK,
 ) -> HttpResponse:
     context = page_context(
-        membership, account=account, deletion=selectors.service_account_deletion(account=account), form=form
+        membership,
+        account=account,
+        deletion=selectors.service_account_deletion(account=account),
+        form=form,
+        **use,
     )
     template = template_for(request, "credentials/service_accounts/delete.html", "confirm")
     return render(request, template, context, status=status)
@@ -300,25 +308,30 @@ def _delete_page(
 def service_account_delete(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """GET: the confirmation page (never deletes). POST with the box ticked: delete for good.
 
-    An account that is already deleted gets a page saying when and by whom; posting
-    for it changes nothing (409).
+    The page says when the account was last used; used in the last 7 days, the form also
+    asks for its name, typed out. An account that is already deleted gets a page saying
+    when and by whom; posting for it changes nothing (409).
     """
     team = membership.team
     account = selectors.service_account_get(team=team, pk=pk, include_deleted=True)
+    # Read before the POST is checked: a use since the page was shown asks for the name.
+    use = last_use(account, live=not account.is_deleted)
+    data = request.POST if request.method == "POST" else None
+    form = ConfirmForm(data, label=DELETE_CONFIRM_LABEL, typed_name=use["typed_name"])
     if request.method == "GET":
-        return _delete_page(request, membership, account, ConfirmForm(label=DELETE_CONFIRM_LABEL))
-    form = ConfirmForm(request.POST, label=DELETE_CONFIRM_LABEL)
+        return _delete_page(request, membership, account, form, use)
     if account.is_deleted:
-        return _delete_page(request, membership, account, form, status=HTTPStatus.CONFLICT)
+        return _delete_page(request, membership, account, form, use, status=HTTPStatus.CONFLICT)
     if not form.is_valid():
-        return _delete_page(request, membership, account, form, status=HTTPStatus.UNPROCESSABLE_ENTITY)
+        return _delete_page(request, membership, account, form, use, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     try:
         account = services.service_account_delete(
             actor=membership.user, team=team, account=account, ip_address=client_ip(request)
         )
     except services.AlreadyDeleted:
         account = selectors.service_account_get(team=team, pk=pk, include_deleted=True)
-        return _delete_page(request, membership, account, form, status=HTTPStatus.CONFLICT)
+        use = last_use(account, live=False)
+        return _delete_page(request, membership, account, form, use, status=HTTPStatus.CONFLICT)
     messages.success(
         request,
         f"Service account {account.username} was deleted. Tokens issued to it no longer work; "

@@ -75,7 +75,7 @@ KINDS = [
         {"platform_name": "Order server"},
         ApiKey,
         "new-api-key",
-        f"{BASE}/api-keys/",
+        f"{BASE}/api-keys/{{pk}}/",
     ),
 ]
 
