@@ -126,12 +126,13 @@ def panel_snippets(live_server, user, **query) -> dict[str, str]:
         name: html.unescape(
             re.search(rf'id="get-token-{name}-snippet"><code>(.*?)</code>', page, re.S).group(1)
         )
-        for name in ("curl", "call", "python")
+        for name in ("curl", "call", "python", "dpop")
     }
 
 
-def test_the_python_snippet_runs_as_pasted(live_server, live_creds, manager):
-    snippet = panel_snippets(live_server, manager)["python"]
+@pytest.mark.parametrize("name", ["python", "dpop"])
+def test_the_python_snippets_run_as_pasted(live_server, live_creds, manager, name):
+    snippet = panel_snippets(live_server, manager)[name]
     assert live_creds.password not in snippet
     assert live_creds.client_secret not in snippet
 
