@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from credentials import secrets as credential_secrets
 from credentials.models import (
+    Rotation,
     AccessToken,
     ApiKey,
     CredentialAddress,
@@ -355,3 +356,13 @@ def usage_evidence(
         (first + timedelta(days=i), counts.get(first + timedelta(days=i), 0)) for i in range(EVIDENCE_DAYS)
     ]
     return UsageEvidence(credential.last_used_at, addresses, days, series)
+
+
+def open_rotation(credential: OAuthClient | ApiKey) -> Rotation | None:
+    """The rotation under way that `credential` is the old or the new one of, if any."""
+    kind = CredentialType.OAUTH_CLIENT if isinstance(credential, OAuthClient) else CredentialType.API_KEY
+    return (
+        Rotation.objects.filter(team_id=credential.team_id, credential_type=kind, finished_at__isnull=True)
+        .filter(Q(old_pk=credential.pk) | Q(new_pk=credential.pk))
+        .first()
+    )

@@ -387,6 +387,35 @@ def oauth_client_rename(
     )
 
 
+def oauth_client_set_require_dpop(
+    *, actor: User, team: Team, client: OAuthClient, required: bool, ip_address: str | None = None
+) -> OAuthClient:
+    """Require DPoP for these client credentials, or stop requiring it; record `updated`.
+
+    Once required, the token endpoint refuses them a bearer token; tokens already issued
+    stay as they are (revoke them to end them). No change, no history.
+    """
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        locked_team = lock_team(team)
+        locked = _locked(client, team)
+        if not locked.is_active:
+            raise AlreadyDeleted("These client credentials were deactivated.")
+        if locked.require_dpop == required:
+            return locked
+        locked.require_dpop = required
+        locked.save(update_fields=["require_dpop"])
+        _record(
+            team=locked_team,
+            actor=actor,
+            action=Action.UPDATED,
+            credential=locked,
+            ip_address=ip_address,
+            details={"require_dpop": "on" if required else "off"},
+        )
+        return locked
+
+
 def oauth_client_deactivate(
     *, actor: User, team: Team, client: OAuthClient, ip_address: str | None = None
 ) -> OAuthClient:
@@ -429,6 +458,10 @@ def api_key_create(
         )
         _record(team=locked_team, actor=actor, action=Action.CREATED, credential=key, ip_address=ip_address)
         return key, plaintext
+
+
+def api_key_view(*, actor: User, team: Team, key: ApiKey, ip_address: str | None = None) -> None:
+    _view(actor=actor, team=team, credential=key, ip_address=ip_address)
 
 
 def api_key_deactivate(*, actor: User, team: Team, key: ApiKey, ip_address: str | None = None) -> ApiKey:

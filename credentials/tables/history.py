@@ -147,6 +147,8 @@ def _action_cell(record: CredentialHistory) -> str:
         return f"{action}: new {name} ({new})" if name != new else f"{action}: new {new}"
     if (tokens := details.get("tokens")) is not None:
         return f"{action} ({tokens} live)"
+    if (dpop := details.get("require_dpop")) is not None:
+        return f"{action}: Require DPoP {dpop}"
     return action
 
 

@@ -22,7 +22,7 @@ from credentials.tables.api_keys import ApiKeyTable, DeactivatedApiKeyTable
 from credentials.views import reveal
 from credentials.views.common import credentials_view, page_context
 from credentials.views.lifecycle import CredentialPages, due_since
-from tango_portal.core.http import template_for
+from tango_portal.core.http import client_ip, is_htmx, template_for
 from tango_portal.models import Membership
 
 app_name = "api_keys"
@@ -82,15 +82,18 @@ HISTORY_LIMIT = 10
 def api_key_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """One API key, masked, with its use; a deactivated one too, for the record.
 
-    An htmx refresh gets only the details (`#details`), last use included.
+    The page records `viewed`; an htmx refresh of its details (`#details`) does not.
     """
     team = membership.team
     key = selectors.api_key_get(team=team, pk=pk, include_deactivated=True)
+    if not is_htmx(request):
+        services.api_key_view(actor=membership.user, team=team, key=key, ip_address=client_ip(request))
     context = page_context(
         membership,
         key=key,
         due_since=due_since(team, key),
         evidence=selectors.usage_evidence(key),
+        rotation=selectors.open_rotation(key),
         history_rows=selectors.history_for_credential(team=team, identifier=key.prefix)[:HISTORY_LIMIT],
     )
     return render(request, template_for(request, "credentials/api_keys/detail.html", "details"), context)

@@ -29,8 +29,8 @@ from credentials.tables.clients import DeactivatedOAuthClientTable, OAuthClientT
 from credentials.views import reveal
 from credentials.views.common import credentials_view, page_context
 from credentials.views.lifecycle import CredentialPages, due_since
-from tango_portal.accounts.sudo import sudo_exempt
-from tango_portal.core.http import client_ip, is_htmx, template_for
+from tango_portal.accounts.sudo import sudo_exempt, sudo_required
+from tango_portal.core.http import client_ip, is_htmx, redirect_after, template_for
 from tango_portal.models import Membership
 
 app_name = "clients"
@@ -76,6 +76,7 @@ def _detail_context(membership: Membership, client: OAuthClient, **extra: Any) -
         rotate=needs_rotation(client),
         due_since=due_since(membership.team, client),
         evidence=selectors.usage_evidence(client),
+        rotation=selectors.open_rotation(client),
         live_tokens=selectors.oauth_client_live_token_count(client=client),
         name_form=extra.pop("name_form", None) or _name_form(client),
         history_rows=selectors.history_for_credential(team=membership.team, identifier=client.client_id)[:10],
@@ -171,8 +172,37 @@ PAGES = CredentialPages(
     list_partial="clients",
 )
 
+
+@require_POST
+@credentials_view("manage")
+@sudo_required
+def client_require_dpop(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Turn Require DPoP on (`required=on`) or off for these client credentials."""
+    client = selectors.oauth_client_get(team=membership.team, pk=pk, include_deactivated=True)
+    required = request.POST.get("required") == "on"
+    try:
+        services.oauth_client_set_require_dpop(
+            actor=membership.user,
+            team=membership.team,
+            client=client,
+            required=required,
+            ip_address=client_ip(request),
+        )
+    except services.AlreadyDeleted as error:
+        messages.error(request, f"{error} Nothing was changed.")
+    else:
+        messages.success(
+            request,
+            "These client credentials now require DPoP: bearer tokens are refused at the token endpoint."
+            if required
+            else "These client credentials no longer require DPoP: bearer tokens are issued again.",
+        )
+    return redirect_after(request, reverse("credentials:clients:detail", args=[client.pk]) + "#client-dpop")
+
+
 urlpatterns = [
     *PAGES.urls(),
     path("<int:pk>/", client_detail, name="detail"),
     path("<int:pk>/rename/", client_rename, name="rename"),
+    path("<int:pk>/require-dpop/", client_require_dpop, name="require-dpop"),
 ]

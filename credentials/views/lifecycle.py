@@ -226,16 +226,24 @@ def generate_view(request: HttpRequest, membership: Membership, pages: Credentia
 def reveal_view(
     request: HttpRequest, membership: Membership, pk: int, token: str, pages: CredentialPages[Any]
 ) -> HttpResponse:
-    """The new credential's secret, to its creator, once (no-store); 410 ever after."""
+    """The new credential's secret, to its creator, once (no-store); 410 ever after.
+
+    The successor of a rotation goes on to the rotation's page from here.
+    """
     credential = pages.get(team=membership.team, pk=pk, include_deactivated=True)
+
+    def show(secret: str) -> HttpResponse:
+        context = page_context(
+            membership, rotation=selectors.open_rotation(credential), **pages.shown(credential, secret)
+        )
+        return pages.render(request, "created", "created", context)
+
     return reveal.reveal(
         request,
         membership,
         credential,
         token,
-        show=lambda secret: pages.render(
-            request, "created", "created", page_context(membership, **pages.shown(credential, secret))
-        ),
+        show=show,
         gone=pages.gone,
         credential_url=pages.credential_url(credential),
     )

@@ -94,7 +94,7 @@ def test_real_use_of_the_new_one_shows_on_the_rotation_page(manager_client, clie
     assert response.status_code == HTTPStatus.OK
     page = _text(manager_client.get(f"{BASE}/rotations/{rotation.pk}/"))
     assert "were never used" not in page
-    assert "from 127.0.0.1" in page
+    assert 'from <span class="mono">127.0.0.1</span>' in page
 
 
 @pytest.mark.parametrize("htmx", [False, True])
@@ -196,3 +196,58 @@ def test_the_history_names_both_credentials_of_a_rotation(manager_client, old_cl
     assert f"Rotation started: new Order server ({new.client_id})" in page
     assert f"Rotation finished: new Order server ({new.client_id})" in page
     assert page.count(old_client.client_id) >= 3  # created, rotation started, deactivated, finished
+
+
+def test_the_pages_offer_rotate_revoke_tokens_and_require_dpop(manager_client, auditor_client, team, manager):
+    client, _ = services.oauth_client_create(actor=manager, team=team)
+    key, _ = services.api_key_create(actor=manager, team=team, platform_name="Shop")
+    account, _ = services.service_account_create(actor=manager, team=team)
+    client_page = _text(manager_client.get(f"{BASE}/clients/{client.pk}/"))
+    assert f"{BASE}/clients/{client.pk}/rotate/" in client_page and "Require DPoP" in client_page
+    assert f"{BASE}/api-keys/{key.pk}/rotate/" in _text(manager_client.get(f"{BASE}/api-keys/{key.pk}/"))
+    account_page = _text(manager_client.get(f"{BASE}/service-accounts/{account.pk}/"))
+    assert f"{BASE}/service-accounts/{account.pk}/revoke-tokens/" in account_page
+    # View only: none of the buttons.
+    assert "/rotate/" not in _text(auditor_client.get(f"{BASE}/clients/{client.pk}/"))
+    assert "revoke-tokens" not in _text(auditor_client.get(f"{BASE}/service-accounts/{account.pk}/"))
+    # Under way, both pages link to the rotation.
+    rotation, new, _ = services.rotation_start(actor=manager, team=team, credential=client)
+    for pk in (client.pk, new.pk):
+        assert f"{BASE}/rotations/{rotation.pk}/" in _text(auditor_client.get(f"{BASE}/clients/{pk}/"))
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_require_dpop_is_a_switch_that_is_recorded(manager_client, team, manager, htmx):
+    client, _ = services.oauth_client_create(actor=manager, team=team)
+    url = f"{BASE}/clients/{client.pk}/require-dpop/"
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    done = manager_client.post(url, {"required": "on"}, headers=headers)
+
+    assert (done["HX-Redirect"] if htmx else done["Location"]).endswith(f"/clients/{client.pk}/#client-dpop")
+    client.refresh_from_db()
+    assert client.require_dpop
+    row = CredentialHistory.objects.filter(action=Action.UPDATED).get()
+    assert row.details == {"require_dpop": "on"}
+    assert "Updated: Require DPoP on" in _text(manager_client.get(f"{BASE}/history/"))
+    assert "Requires DPoP" in _text(manager_client.get(f"{BASE}/clients/"))
+    manager_client.post(url, {"required": "on"})  # no change, no history
+    assert CredentialHistory.objects.filter(action=Action.UPDATED).count() == 1
+    manager_client.post(url, {"required": "off"})
+    client.refresh_from_db()
+    assert not client.require_dpop
+
+
+def test_require_dpop_needs_manage(auditor_client, team, manager):
+    client, _ = services.oauth_client_create(actor=manager, team=team)
+    response = auditor_client.post(f"{BASE}/clients/{client.pk}/require-dpop/", {"required": "on"})
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    client.refresh_from_db()
+    assert not client.require_dpop
+
+
+def test_the_new_secret_page_goes_on_to_the_rotation(manager_client, old_client):
+    posted = manager_client.post(f"{BASE}/clients/{old_client.pk}/rotate/")
+    page = _text(revealed(manager_client, posted))
+    rotation = Rotation.objects.get()
+    assert f'href="{BASE}/rotations/{rotation.pk}/"' in page and "on to the rotation" in page
