@@ -211,8 +211,7 @@ def reminders_for_team(*, team: Team, now: datetime) -> list[Reminder]:
 _DETAIL_URLS: dict[CredentialType, Callable[[int], str]] = {
     CredentialType.SERVICE_ACCOUNT: lambda pk: reverse("credentials:service_accounts:detail", args=[pk]),
     CredentialType.OAUTH_CLIENT: lambda pk: reverse("credentials:clients:detail", args=[pk]),
-    # API keys have no page of their own yet: their list.
-    CredentialType.API_KEY: lambda pk: reverse("credentials:api_keys:list"),
+    CredentialType.API_KEY: lambda pk: reverse("credentials:api_keys:detail", args=[pk]),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
@@ -331,7 +332,7 @@ def usage_evidence(
     addresses = list(
         CredentialAddress.objects.filter(credential_type=kind, credential_pk=credential.pk).order_by(
             "-last_seen_at", "-id"
-        )
+        )[: settings.USAGE_ADDRESSES_KEPT]
     )
     counts: dict[date, int]
     if kind == CredentialType.API_KEY:

@@ -546,7 +546,7 @@ def access_token_issue(
     if service_account is not None and not (
         ServiceAccount.objects.active()
         .filter(pk=service_account.pk, team_id=client.team_id)
-        .update(last_token_at=now)
+        .update(last_token_at=now, last_used_at=now)
     ):
         raise TokenRefused(ACCOUNT_CANNOT_ISSUE)
     latest = AccessToken.objects.filter(

@@ -10,8 +10,9 @@ the address's last-seen time and user agent are set, and so is the credential's
 `last_used_at`. A process that exits writes what it still holds (`flush_all`, at exit).
 
 So "last used" is exact to USAGE_FLUSH_SECONDS, and a day's count is complete once the
-last process that served it has written (its next use or its exit). Tokens issued per
-day need none of this: every token is a row of AccessToken.
+last process that served it has written (its next use or its exit). Day counts are kept
+for API keys: tokens issued per day need none, every token being a row of AccessToken.
+The daily `purge_usage_evidence` task drops old counts and all but the newest addresses.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest
+from django.tasks import task
 from django.utils import timezone
 
 from credentials.models import (
@@ -83,8 +86,14 @@ def _printable(agent: str) -> str:
     return "".join(ch for ch in agent[: USER_AGENT_MAX * 2] if ch.isprintable())[:USER_AGENT_MAX]
 
 
-def record(request: HttpRequest, credentials: Iterable[Credential]) -> None:
-    """Count one use of each of `credentials` by this request (a token request or API call)."""
+def record(
+    request: HttpRequest, credentials: Iterable[Credential], *, last_used_stamped: bool = False
+) -> None:
+    """Count one use of each of `credentials` by this request (a token request or API call).
+
+    `last_used_stamped`: the caller already set the credentials' `last_used_at` (the token
+    endpoint does, in the transaction that issues the token).
+    """
     if not settings.USAGE_RECORDING:
         return
     address = client_ip(request)
@@ -108,7 +117,7 @@ def record(request: HttpRequest, credentials: Iterable[Credential]) -> None:
             if clock - pending.written_at >= settings.USAGE_FLUSH_SECONDS:
                 due.append((credential, address, _take(pending, clock)))
     if due:
-        _write(due)
+        _write(due, last_used_stamped=last_used_stamped)
 
 
 def _take(pending: _Pending, clock: float) -> _Pending:
@@ -118,13 +127,37 @@ def _take(pending: _Pending, clock: float) -> _Pending:
     return taken
 
 
-def _write(due: list[tuple[Credential, str, _Pending]]) -> None:
-    """Write what was taken of each credential and address, in one transaction."""
-    with transaction.atomic():
-        for credential, address, taken in due:
+def _write(due: list[tuple[Credential, str, _Pending]], *, last_used_stamped: bool = False) -> None:
+    """Write what was taken of each credential and address: a handful of statements, each
+    complete on its own, so no transaction is needed.
+
+    The addresses go in one upsert. Day counts are kept for API keys, whose requests are
+    all there is to count; a client's or service account's tokens per day are its
+    AccessToken rows. `last_used_at` is set unless the caller's own write set it already
+    (the token endpoint's, under the credentials' row locks).
+    """
+    CredentialAddress.objects.bulk_create(
+        [
+            CredentialAddress(
+                team_id=credential.team_id,
+                credential_type=credential.type,
+                credential_pk=credential.pk,
+                ip_address=address,
+                user_agent=_printable(taken.user_agent),
+                first_seen_at=taken.last_seen,
+                last_seen_at=taken.last_seen,
+            )
+            for credential, address, taken in due
+        ],
+        update_conflicts=True,
+        unique_fields=["credential_type", "credential_pk", "ip_address"],
+        update_fields=["last_seen_at", "user_agent"],
+    )
+    for credential, _, taken in due:
+        if credential.type == CredentialType.API_KEY:
             for day, count in taken.counts.items():
                 _add_to_day(credential, day, count)
-            _see_address(credential, address, taken)
+        if not last_used_stamped:
             # Only ever forward: processes write in any order.
             _MODELS[credential.type]._default_manager.filter(pk=credential.pk).exclude(
                 last_used_at__gte=taken.last_seen
@@ -151,35 +184,6 @@ def _add_to_day(credential: Credential, day: date, count: int) -> None:
         rows.update(requests=F("requests") + count)
 
 
-def _see_address(credential: Credential, address: str, taken: _Pending) -> None:
-    rows = CredentialAddress.objects.filter(
-        credential_type=credential.type, credential_pk=credential.pk, ip_address=address
-    )
-    # Only ever forward, as for last_used_at; a row already newer is left alone.
-    user_agent = _printable(taken.user_agent)
-    if rows.filter(last_seen_at__lt=taken.last_seen).update(
-        last_seen_at=taken.last_seen, user_agent=user_agent
-    ):
-        return
-    try:
-        with transaction.atomic():
-            CredentialAddress.objects.create(
-                team_id=credential.team_id,
-                credential_type=credential.type,
-                credential_pk=credential.pk,
-                ip_address=address,
-                user_agent=user_agent,
-                first_seen_at=taken.last_seen,
-                last_seen_at=taken.last_seen,
-            )
-    except IntegrityError:
-        return  # seen before (at this very time, or by another process later)
-    # A new address: keep the newest USAGE_ADDRESSES_KEPT of this credential.
-    kept = CredentialAddress.objects.filter(credential_type=credential.type, credential_pk=credential.pk)
-    newest = kept.order_by("-last_seen_at", "-id").values("pk")[: settings.USAGE_ADDRESSES_KEPT]
-    kept.exclude(pk__in=newest).delete()
-
-
 def flush_all() -> None:
     """Write every count this process holds (at exit, and in tests)."""
     with _lock:
@@ -189,7 +193,8 @@ def flush_all() -> None:
             for (credential, address), pending in _pending.items()
         ]
         _pending.clear()
-    _write([(credential, address, taken) for credential, address, taken in due if taken.counts])
+    if written := [(credential, address, taken) for credential, address, taken in due if taken.counts]:
+        _write(written)
 
 
 def forget() -> None:
@@ -199,10 +204,26 @@ def forget() -> None:
 
 
 def purge(*, now: datetime | None = None) -> int:
-    """Delete day counts older than USAGE_RETENTION_DAYS; return how many."""
+    """The daily housekeeping: delete day counts older than USAGE_RETENTION_DAYS, and the
+    addresses of each credential but its USAGE_ADDRESSES_KEPT newest; return how many rows."""
     cutoff = (now or timezone.now()).date() - timedelta(days=settings.USAGE_RETENTION_DAYS)
     deleted, _ = CredentialUsageDay.objects.filter(day__lt=cutoff).delete()
-    return deleted
+    ranked = CredentialAddress.objects.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("credential_type"), F("credential_pk")],
+            order_by=[F("last_seen_at").desc(), F("id").desc()],
+        )
+    )
+    old = [row.pk for row in ranked if row.rank > settings.USAGE_ADDRESSES_KEPT]
+    dropped, _ = CredentialAddress.objects.filter(pk__in=old).delete()
+    return deleted + dropped
+
+
+@task()
+def purge_usage_evidence() -> dict[str, int]:
+    """The daily housekeeping of usage evidence (enqueued with the reminder check)."""
+    return {"deleted": purge()}
 
 
 def _flush_at_exit() -> None:

@@ -182,6 +182,7 @@ def token(request: HttpRequest) -> HttpResponse:
             usage.token_credentials(
                 team_id=row.client.team_id, client_pk=row.client_id, service_account_pk=row.service_account_id
             ),
+            last_used_stamped=True,
         )
     if triple[2] == HTTPStatus.OK and form.get("grant_type") == [CLIENT_CREDENTIALS_GRANT]:
         cutoff = services.legacy_cutoff()

@@ -31,6 +31,8 @@ def acme_ids(acme) -> dict[str, int]:
     client, _secret = services.oauth_client_create(actor=admin, team=team, display_name="Storefront")
     account, _password = services.service_account_create(actor=admin, team=team, display_name="Orders")
     key, _key = services.api_key_create(actor=admin, team=team, platform_name="Legacy shop")
+    rotated, _secret = services.oauth_client_create(actor=admin, team=team, display_name="Checkout")
+    rotation, _new, _secret = services.rotation_start(actor=admin, team=team, credential=rotated)
     for n in range(30):
         add_history(team, admin, name=f"Account {n:02d}", action=CredentialHistory.Action.VIEWED)
     return {
@@ -38,6 +40,8 @@ def acme_ids(acme) -> dict[str, int]:
         "account": account.pk,
         "key": key.pk,
         "member": membership_of(member, team).pk,
+        "rotated": rotated.pk,
+        "rotation": rotation.pk,
     }
 
 
@@ -60,7 +64,15 @@ SIGNED_IN_PAGES = [
     "/team/api-credentials/clients/{client}/deactivate/",
     "/team/api-credentials/api-keys/",
     "/team/api-credentials/api-keys/generate/",
+    "/team/api-credentials/api-keys/{key}/",
     "/team/api-credentials/api-keys/{key}/deactivate/",
+    "/team/api-credentials/api-keys/{key}/rotate/",
+    "/team/api-credentials/service-accounts/{account}/revoke-tokens/",
+    "/team/api-credentials/clients/{rotated}/",
+    "/team/api-credentials/rotations/{rotation}/",
+    "/team/api-credentials/unused/",
+    "/team/api-credentials/unused/?days=30",
+    "/team/api-credentials/policy/",
     "/team/api-credentials/history/",
     "/team/api-credentials/history/?page=999",
     "/team/api-credentials/history/?name=nothing-matches",

@@ -104,8 +104,9 @@ def _run_the_daily_check() -> None:
 def test_the_daily_check_emails_the_manage_users_once(team, due, people):
     _run_the_daily_check()
 
-    [task] = DBTaskResult.objects.all()
-    assert task.task_path == "credentials.reminders.send_credential_reminders"
+    task = DBTaskResult.objects.get(task_path="credentials.reminders.send_credential_reminders")
+    housekeeping = DBTaskResult.objects.get(task_path="credentials.usage.purge_usage_evidence")
+    assert housekeeping.status == "SUCCESSFUL"
     assert task.status == "SUCCESSFUL"
     assert task.return_value == {"sent": 3, "failed": 0}
 
@@ -132,7 +133,7 @@ def test_the_daily_check_emails_the_manage_users_once(team, due, people):
     assert account.username in order.body
     [legacy, *_] = found["Legacy shop"]
     assert 'API key "Legacy shop" has not been used for 90 days' in legacy.subject
-    assert f"{BASE}/team/api-credentials/api-keys/" in legacy.body
+    assert f"{BASE}/team/api-credentials/api-keys/{due['key'].pk}/" in legacy.body
     assert "never been used" in legacy.body
     for message in mail.outbox:
         assert "Acme Rewards" in message.subject and "Acme Rewards" in message.body
@@ -151,7 +152,7 @@ def test_the_daily_check_emails_the_manage_users_once(team, due, people):
     _run_the_daily_check()
     assert len(mail.outbox) == 6
     assert CredentialReminder.objects.count() == 3
-    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 2
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 4  # two checks, two housekeepings
 
 
 def test_the_command_only_enqueues(team, due):
@@ -162,9 +163,14 @@ def test_the_command_only_enqueues(team, due):
             out.append(text)
 
     call_command("enqueue_credential_reminders", stdout=Out())
-    [task] = DBTaskResult.objects.all()
-    assert task.status == "READY"
-    assert str(task.id) in "".join(out)
+    tasks = DBTaskResult.objects.all()
+    assert {task.task_path for task in tasks} == {
+        "credentials.reminders.send_credential_reminders",
+        "credentials.usage.purge_usage_evidence",
+    }
+    for task in tasks:
+        assert task.status == "READY"
+        assert str(task.id) in "".join(out)
     assert mail.outbox == []
     assert not CredentialReminder.objects.exists()
 

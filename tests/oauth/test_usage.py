@@ -41,31 +41,46 @@ def test_a_token_request_is_a_use_of_the_client_and_the_account(client, creds):
     ):
         credential.refresh_from_db()
         assert credential.last_used_at is not None
-        assert _requests(kind, credential.pk) == 1
         seen = CredentialAddress.objects.get(credential_type=kind, credential_pk=credential.pk)
         assert (seen.ip_address, seen.user_agent) == ("127.0.0.1", AGENT)
+        # Its tokens per day are its AccessToken rows: no day count to keep.
+        assert selectors.usage_evidence(credential).days[-1][1] == 1
+    assert not CredentialUsageDay.objects.exists()
 
 
-def test_api_calls_within_a_minute_write_nothing_then_add_up(client, creds, django_assert_num_queries):
-    token = _token(client, creds)
-    headers = {"Authorization": f"Bearer {token}"}
-    with django_assert_num_queries(5):  # the token lookup of each call, and no write
+def test_api_calls_within_a_minute_write_nothing_then_add_up(
+    client, team, manager, django_assert_num_queries
+):
+    key, plaintext = services.api_key_create(actor=manager, team=team, platform_name="Shop")
+    headers = {"Authorization": basic(team.slug, plaintext)}
+    assert client.get("/api/v2/whoami", headers=headers).status_code == HTTPStatus.OK
+    with django_assert_num_queries(5):  # the key lookup of each call, and no write
         for _ in range(5):
             assert client.get("/api/v2/whoami", headers=headers).status_code == HTTPStatus.OK
-    assert _requests(CredentialType.SERVICE_ACCOUNT, creds.account.pk) == 1
+    assert _requests(CredentialType.API_KEY, key.pk) == 1
 
     usage.flush_all()
 
-    assert _requests(CredentialType.SERVICE_ACCOUNT, creds.account.pk) == 6
-    assert _requests(CredentialType.OAUTH_CLIENT, creds.client.pk) == 6
+    assert _requests(CredentialType.API_KEY, key.pk) == 6
 
 
-def test_after_the_flush_period_the_next_use_writes(client, creds, settings):
+def test_after_the_flush_period_the_next_use_writes(client, team, manager, settings):
     settings.USAGE_FLUSH_SECONDS = 0
+    key, plaintext = services.api_key_create(actor=manager, team=team, platform_name="Shop")
+    for _ in range(4):
+        client.get("/api/v2/whoami", HTTP_AUTHORIZATION=basic(team.slug, plaintext))
+    assert _requests(CredentialType.API_KEY, key.pk) == 4
+
+
+def test_an_api_call_with_a_token_is_a_use_of_its_account(client, creds):
     token = _token(client, creds)
-    for _ in range(3):
-        client.get("/api/v2/whoami", headers={"Authorization": f"Bearer {token}"})
-    assert _requests(CredentialType.OAUTH_CLIENT, creds.client.pk) == 4
+    creds.account.refresh_from_db()
+    issued_use = creds.account.last_used_at
+    usage.forget()  # as if a minute had passed since the token request wrote
+    client.get("/api/v2/whoami", HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR="198.51.100.7")
+    creds.account.refresh_from_db()
+    assert creds.account.last_used_at > issued_use
+    assert selectors.usage_evidence(creds.account).last_address.ip_address == "198.51.100.7"
 
 
 def test_an_api_key_call_is_a_use_of_the_key(client, team, manager):
@@ -88,10 +103,10 @@ def test_a_refused_request_is_no_use(client, creds):
 
 def test_recording_can_be_turned_off(client, creds, settings):
     settings.USAGE_RECORDING = False
-    _token(client, creds)
+    token = _token(client, creds)
+    client.get("/api/v2/whoami", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert not CredentialAddress.objects.exists()
     assert not CredentialUsageDay.objects.exists()
-    creds.account.refresh_from_db()
-    assert creds.account.last_used_at is None
 
 
 def test_behind_a_trusted_proxy_the_clients_address_is_recorded(client, creds, settings):
@@ -124,12 +139,12 @@ def test_only_the_newest_addresses_are_kept(client, creds, settings):
             HTTP_AUTHORIZATION=f"Bearer {token}",
             HTTP_X_FORWARDED_FOR=f"198.51.100.{last}",
         )
+    newest = ["198.51.100.4", "198.51.100.5", "198.51.100.6"]
+    shown = selectors.usage_evidence(creds.account).addresses
+    assert sorted(seen.ip_address for seen in shown) == newest
+    usage.purge()  # the daily housekeeping drops the rest
     kept = CredentialAddress.objects.filter(credential_type=CredentialType.SERVICE_ACCOUNT)
-    assert sorted(kept.values_list("ip_address", flat=True)) == [
-        "198.51.100.4",
-        "198.51.100.5",
-        "198.51.100.6",
-    ]
+    assert sorted(kept.values_list("ip_address", flat=True)) == newest
 
 
 def test_evidence_counts_tokens_per_day_and_says_how_recent(client, creds):
