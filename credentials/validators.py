@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-import unicodedata
-
 from django.core.exceptions import ValidationError
+
+from tango_portal.core.text import check_visible
 
 DISPLAY_NAME_MAX_LENGTH = 100
 
@@ -23,11 +23,5 @@ def clean_display_name(value: object, *, required: bool = False, label: str = "D
             f"{label} can be at most {DISPLAY_NAME_MAX_LENGTH} characters (it has {len(name)}).",
             code="max_length",
         )
-    for char in name:
-        category = unicodedata.category(char)
-        if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            raise ValidationError(
-                f"{label} cannot contain control or invisible characters (found U+{ord(char):04X}).",
-                code="control_character",
-            )
+    check_visible(name, label)
     return name

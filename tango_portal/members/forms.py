@@ -94,9 +94,10 @@ class SignupForm(forms.Form):
         cleaned = super().clean() or {}
         password1 = cleaned.get("new_password1")
         password2 = cleaned.get("new_password2")
+        # Every problem at once: a mismatch and a weak password are both said in one round.
         if password1 and password2 and password1 != password2:
             self.add_error("new_password2", "The two passwords do not match.")
-        elif password1:
+        if password1:
             # Validate against the name they are choosing, not the one the admin typed.
             probe = User(email=self.user.email, full_name=cleaned.get("full_name") or self.user.full_name)
             try:

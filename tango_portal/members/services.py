@@ -9,7 +9,6 @@ writers already.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +22,7 @@ from django.utils import timezone
 from credentials import secrets as credential_secrets
 from credentials.permissions import can_manage_members
 from tango_portal.core.chain import LockedTeam, lock_team
+from tango_portal.core.text import check_visible
 from tango_portal.members import activity
 from tango_portal.models import Membership, SignupInvitation, Team, TeamActivity, User
 
@@ -92,12 +92,7 @@ def clean_full_name(value: object) -> str:
             f"The name can be at most {FULL_NAME_MAX_LENGTH} characters (it has {len(name)}).",
             code="max_length",
         )
-    for char in name:
-        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            raise ValidationError(
-                f"The name cannot contain control or invisible characters (found U+{ord(char):04X}).",
-                code="control_character",
-            )
+    check_visible(name, "The name")
     return name
 
 

@@ -87,7 +87,7 @@ def test_service_account_named_first_wrong_input_in_place(page, admin_user, team
 
     field.fill("bad\u0007name")
     page.get_by_role("button", name="Create service account").click()
-    assert_error_in_place(page, field, "control or invisible characters", "bad\u0007name")
+    assert_error_in_place(page, field, "contains a control character", "bad\u0007name")
 
     create_order_server(page, field, "Create service account", "Service account created")
     account = ServiceAccount.objects.get()

@@ -358,7 +358,7 @@ def test_rename_with_a_bad_name_changes_nothing(manager_client, manager, team):
         status=HTTPStatus.UNPROCESSABLE_ENTITY,
     ):
         body = response.content.decode()
-        assert "control or invisible characters" in body
+        assert "contains a control character" in body
         assert 'role="alert"' in body
     assert OAuthClient.objects.get(pk=client.pk).display_name == "Old"
     assert CredentialHistory.objects.filter(action=Action.UPDATED).count() == 0

@@ -340,7 +340,7 @@ def test_create_refuses_bad_display_name_and_changes_nothing(manager_client, tea
     response = manager_client.post(CREATE, {"display_name": "bad\x1bname"})
 
     assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-    assert "control or invisible characters" in text(response)
+    assert "contains a control character" in text(response)
     assert 'role="alert"' in text(response)
     assert not ServiceAccount.objects.exists()
     assert actions(team) == []
@@ -573,7 +573,7 @@ def test_rename_get_shows_a_form(manager_client, manager, team, htmx_headers):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("tab\tname", "cannot contain control or invisible characters"),
+        ("tab\tname", "contains a control character (such as a line break or a tab); remove it"),
         ("x" * 101, "at most 100 characters"),
     ],
 )
