@@ -31,8 +31,7 @@ def acme_ids(acme) -> dict[str, int]:
     client, _secret = services.oauth_client_create(actor=admin, team=team, display_name="Storefront")
     account, _password = services.service_account_create(actor=admin, team=team, display_name="Orders")
     key, _key = services.api_key_create(actor=admin, team=team, platform_name="Legacy shop")
-    rotated, _secret = services.oauth_client_create(actor=admin, team=team, display_name="Checkout")
-    rotation, _new, _secret = services.rotation_start(actor=admin, team=team, credential=rotated)
+    rotation, _new, _secret = services.rotation_start(actor=admin, team=team, credential=key)
     for n in range(30):
         add_history(team, admin, name=f"Account {n:02d}", action=CredentialHistory.Action.VIEWED)
     return {
@@ -40,7 +39,6 @@ def acme_ids(acme) -> dict[str, int]:
         "account": account.pk,
         "key": key.pk,
         "member": membership_of(member, team).pk,
-        "rotated": rotated.pk,
         "rotation": rotation.pk,
     }
 
@@ -66,9 +64,8 @@ SIGNED_IN_PAGES = [
     "/team/api-credentials/api-keys/generate/",
     "/team/api-credentials/api-keys/{key}/",
     "/team/api-credentials/api-keys/{key}/deactivate/",
-    "/team/api-credentials/api-keys/{key}/rotate/",
+    "/team/api-credentials/clients/{client}/rotate/",
     "/team/api-credentials/service-accounts/{account}/revoke-tokens/",
-    "/team/api-credentials/clients/{rotated}/",
     "/team/api-credentials/rotations/{rotation}/",
     "/team/api-credentials/unused/",
     "/team/api-credentials/unused/?days=30",
@@ -121,3 +118,61 @@ def test_forbidden_page_has_no_violations(page, acme_ids):
     assert response is not None and response.status == HTTPStatus.FORBIDDEN
 
     assert_no_violations(page, "403 page")
+
+
+# --- Error states, at the desktop width and at 390 px ---------------------------------
+
+
+def _bad_name(page) -> None:
+    page.get_by_label("Display name").evaluate("el => { el.value = 'bad\\u0007name'; }")
+
+
+ERROR_STATES = {
+    # Where to go, then what to do there to make the page show its errors.
+    "create with a bad name": (
+        "/team/api-credentials/service-accounts/create/",
+        lambda page: (_bad_name(page), page.get_by_role("button", name="Create service account").click()),
+    ),
+    "deactivate without the box": (
+        "/team/api-credentials/clients/{client}/deactivate/",
+        lambda page: page.get_by_role("button", name="Deactivate client credentials").click(),
+    ),
+    "delete without the box": (
+        "/team/api-credentials/service-accounts/{account}/delete/",
+        lambda page: page.get_by_role("button", name="Delete service account").click(),
+    ),
+    "revoke tokens without the box": (
+        "/team/api-credentials/service-accounts/{account}/revoke-tokens/",
+        lambda page: page.get_by_role("button", name="Revoke tokens").click(),
+    ),
+    "history dates the wrong way round": (
+        "/team/api-credentials/history/?date_from=2026-12-01&date_to=2026-11-01",
+        lambda page: None,
+    ),
+    "add a member with nothing filled in": (
+        "/team/users/add/",
+        lambda page: page.get_by_role("button", name="Add").first.click(),
+    ),
+}
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+@pytest.mark.parametrize("state", list(ERROR_STATES))
+def test_pages_showing_their_errors_have_no_violations(request, acme_ids, state, width):
+    page = request.getfixturevalue("page" if width == "desktop" else "phone")
+    path, act = ERROR_STATES[state]
+    sign_in(page, "admin@example.com", PASSWORD)
+    page.goto(path.format(**acme_ids))
+    act(page)
+    expect(page.locator(".field-errors .errorlist").first).to_be_visible()
+
+    assert_no_violations(page, f"{state} ({width})")
+
+
+@pytest.mark.parametrize("path", SIGNED_IN_PAGES[:12])
+def test_pages_at_390_px_have_no_violations(phone, acme_ids, path):
+    sign_in(phone, "admin@example.com", PASSWORD)
+    phone.goto(path.format(**acme_ids))
+    expect(phone.locator("main h1").first).to_be_visible()
+
+    assert_no_violations(phone, f"{path} at 390 px")
