@@ -73,10 +73,11 @@
     document.addEventListener(name, function () { pending = null; });
   });
 
-  // Escape closes the open user menu and gives focus back to its summary.
+  // Escape closes the open user menu (and the history's Columns picker) and gives focus
+  // back to its summary.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
-    document.querySelectorAll("details.user-menu[open]").forEach(function (menu) {
+    document.querySelectorAll("details.user-menu[open], details.column-picker[open]").forEach(function (menu) {
       var hadFocus = menu.contains(document.activeElement);
       menu.open = false;
       if (hadFocus) menu.querySelector("summary").focus();

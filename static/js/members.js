@@ -16,8 +16,9 @@
   });
 })();
 
-// Escape closes the editor panel that an Edit, Remove or Add member button opened on the
-// list, and gives focus back to that button (or its row's replacement after a swap).
+// Escape, or Cancel in the panel, closes the editor panel that an Edit, Remove or Add member
+// button opened on the list, and gives focus back to that button (or its row's replacement
+// after a swap). Without this file Cancel is a link back to the list, and still works.
 (function () {
   "use strict";
 
@@ -30,6 +31,14 @@
     opener = { elt: elt, label: elt.getAttribute("aria-label"), href: elt.getAttribute("href") };
   });
 
+  function closeEditor(panel) {
+    panel.innerHTML = "";
+    var back = opener && opener.elt.isConnected ? opener.elt : null;
+    if (!back && opener && opener.href) back = document.querySelector('a[href="' + CSS.escape(opener.href) + '"]');
+    opener = null;
+    if (back) back.focus();
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || event.defaultPrevented || !opener) return;
     var panel = document.querySelector("[data-members-panel]");
@@ -37,10 +46,14 @@
     var active = document.activeElement;
     if (active && active !== document.body && !panel.contains(active)) return;
     event.preventDefault();
-    panel.innerHTML = "";
-    var back = opener.elt.isConnected ? opener.elt : null;
-    if (!back && opener.href) back = document.querySelector('a[href="' + CSS.escape(opener.href) + '"]');
-    opener = null;
-    if (back) back.focus();
+    closeEditor(panel);
+  });
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest("[data-editor-cancel]");
+    var panel = cancel && cancel.closest("[data-members-panel]");
+    if (!panel || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey) return;
+    event.preventDefault();
+    closeEditor(panel);
   });
 })();

@@ -81,14 +81,21 @@ def test_escape_closes_the_user_menu(page, admin_user):
     assert page.evaluate("document.activeElement.matches('.user-menu summary')")
 
 
-def test_escape_closes_the_members_editor_and_focus_returns_to_its_button(page, team, admin_user):
-    MembershipFactory(
+@pytest.fixture
+def mel(team):
+    return MembershipFactory(
         team=team,
         role=Membership.Role.MEMBER,
         api_keys_permission=Membership.ApiKeysPermission.NONE,
         user__email="member@example.com",
         user__full_name="Mel Member",
     )
+
+
+@pytest.mark.parametrize("close", ["Escape", "Cancel"])
+def test_escape_or_cancel_closes_the_members_editor_and_focus_returns_to_its_button(
+    page, admin_user, mel, close
+):
     sign_in(page, "admin@example.com", PASSWORD)
     page.goto("/team/users/")
     edit = page.get_by_role("link", name="Edit Mel Member")
@@ -96,10 +103,28 @@ def test_escape_closes_the_members_editor_and_focus_returns_to_its_button(page, 
     editor = page.locator("#member-editor")
     expect(editor.get_by_role("heading").first).to_be_visible()
 
-    page.keyboard.press("Escape")
+    if close == "Escape":
+        page.keyboard.press("Escape")
+    else:
+        editor.get_by_role("link", name="Cancel").click()
 
     expect(editor).to_be_empty()
     expect(edit).to_be_focused()
+    assert page.url.endswith("/team/users/")
+
+
+def test_escape_closes_the_columns_picker(page, admin_user):
+    sign_in(page, "admin@example.com", PASSWORD)
+    page.goto("/team/api-credentials/history/")
+    summary = page.locator(".column-picker summary")
+    summary.click()
+    expect(page.locator(".column-picker fieldset")).to_be_visible()
+    page.locator(".column-picker input[type=checkbox]").first.focus()
+
+    page.keyboard.press("Escape")
+
+    expect(page.locator(".column-picker fieldset")).to_be_hidden()
+    expect(summary).to_be_focused()
 
 
 def test_deactivating_twice_quickly_sends_one_request(page, team, admin_user):
