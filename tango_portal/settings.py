@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "tango_portal.core.middleware.HtmxSignInRedirectMiddleware",
     # Last, so that it sees the outcome of the authentication backends.
     "axes.middleware.AxesMiddleware",
 ]

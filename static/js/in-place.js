@@ -98,9 +98,16 @@
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
     }, 0);
   });
-  // Coming back with the Back button shows the page as it was left: enable the form again.
+  // Coming back with the Back button shows the page as it was left: enable the form again,
+  // and give each create form a new key, or its next submit would count as the one already
+  // made (credentials.views.once) and open that credential instead of making another.
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) return;
+    document.querySelectorAll("input[name=create_key]").forEach(function (input) {
+      var bytes = new Uint8Array(16);
+      crypto.getRandomValues(bytes);
+      input.value = Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+    });
     document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
       delete form.dataset.submitting;
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });

@@ -19,6 +19,12 @@ def is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
+def htmx_target(request: HttpRequest) -> str | None:
+    """The id of the element an htmx request will swap (its HX-Target), if any."""
+    details = getattr(request, "htmx", None)
+    return details.target if details else None
+
+
 def template_for(request: HttpRequest, template: str, partial: str) -> str:
     """`template`, or its `{% partialdef partial %}` when htmx asks for a fragment."""
     return f"{template}#{partial}" if is_htmx(request) else template

@@ -22,7 +22,14 @@ from django_tables2 import RequestConfig
 from credentials import permissions
 from tango_portal.accounts.sudo import sudo_exempt, sudo_required
 from tango_portal.accounts.teams import forbidden, membership_required, switch_team
-from tango_portal.core.http import htmx_not_found, is_htmx, no_store, redirect_after, template_for
+from tango_portal.core.http import (
+    htmx_not_found,
+    htmx_target,
+    is_htmx,
+    no_store,
+    redirect_after,
+    template_for,
+)
 from tango_portal.members import selectors as members_selectors
 from tango_portal.members import services
 from tango_portal.members.forms import MemberAddForm, MemberChangeForm, SignupForm
@@ -98,7 +105,10 @@ def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
         member_count=len(members),
         admin_count=sum(1 for m in members if m.is_admin),
     )
-    return render(request, _template(request, "tango_portal/members/list.html", "activity"), context)
+    # htmx asks for one of the page's two parts: the members (after the editor changed them)
+    # or a page of the activity record.
+    part = "members" if htmx_target(request) == "members" else "activity"
+    return render(request, _template(request, "tango_portal/members/list.html", part), context)
 
 
 # --- Adding a member -----------------------------------------------------------------------
@@ -131,7 +141,10 @@ def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
         )
     except PermissionDenied:
         return forbidden(request, membership, "admin")
-    return _signup_link_page(request, membership, added.membership, added.invitation, added.signup_token)
+    response = _signup_link_page(request, membership, added.membership, added.invitation, added.signup_token)
+    # The members table behind the panel shows the new member at once.
+    response["HX-Trigger"] = "members-changed"
+    return response
 
 
 def _signup_link_page(

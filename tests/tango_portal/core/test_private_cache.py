@@ -37,7 +37,7 @@ def _directives(response) -> set[str]:
 def test_signed_in_pages_are_private(admin_client_for_pages, url):
     response = admin_client_for_pages.get(url)
     assert response.status_code == HTTPStatus.OK
-    assert "private" in _directives(response)
+    assert {"private", "no-cache"} <= _directives(response)
     assert "public" not in _directives(response)
 
 
