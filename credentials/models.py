@@ -35,7 +35,8 @@ class OAuthClient(models.Model):
 
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="oauth_clients")
     client_id = models.CharField("client ID", max_length=80, unique=True)
-    secret_digest = models.CharField(max_length=64, editable=False)
+    # Unique, so a leaked secret's report finds its client by an index.
+    secret_digest = models.CharField(max_length=64, unique=True, editable=False)
     display_name = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -80,6 +81,11 @@ class ServiceAccount(models.Model):
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="service_accounts")
     username = models.CharField(max_length=80, unique=True)
     password_hash = models.CharField(max_length=255, blank=True, editable=False)
+    # SHA-256 of the password, for finding the account of a leaked password
+    # (credentials.scanning) by an index: the password is 256 random bits, so its digest
+    # is as safe to keep as the argon2id hash that sign-in checks. Empty once deleted, and
+    # for accounts made before it was kept.
+    password_digest = models.CharField(max_length=64, blank=True, editable=False)
     display_name = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -89,6 +95,10 @@ class ServiceAccount(models.Model):
     # A token request or an API call with one of its tokens (credentials.usage).
     last_used_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Set when its password is reported leaked (credentials.scanning): no token is issued
+    # until a Manage user lifts the block (services.service_account_lift_block) or deletes it.
+    blocked_at = models.DateTimeField(null=True, blank=True)
+    blocked_reason = models.CharField(max_length=200, blank=True)
 
     objects = ServiceAccountQuerySet.as_manager()
 
@@ -103,7 +113,12 @@ class ServiceAccount(models.Model):
                 condition=models.Q(deleted_at__isnull=True, password_hash__gt="")
                 | models.Q(deleted_at__isnull=False, password_hash=""),
                 name="serviceaccount_hash_iff_live",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["password_digest"],
+                condition=~models.Q(password_digest=""),
+                name="serviceaccount_password_digest_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -112,6 +127,10 @@ class ServiceAccount(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.blocked_at is not None
 
 
 class AccessToken(models.Model):
@@ -188,9 +207,14 @@ class HistoryAction(models.TextChoices):
     VIEWED = "viewed", "Viewed"
     UPDATED = "updated", "Updated"
     DEACTIVATED = "deactivated", "Deactivated"
+    # Service accounts are deleted, not deactivated; rows written before this verb say "Deactivated".
+    DELETED = "deleted", "Deleted"
     ROTATION_STARTED = "rotation_started", "Rotation started"
     ROTATION_FINISHED = "rotation_finished", "Rotation finished"
     TOKENS_REVOKED = "tokens_revoked", "Tokens revoked"
+    LEAK_REPORTED = "leak_reported", "Leak reported"
+    LEAK_ACKNOWLEDGED = "leak_acknowledged", "Leak acknowledged"
+    BLOCK_LIFTED = "block_lifted", "Block lifted"
 
 
 class CredentialHistory(chain.ChainedRecord):
@@ -319,11 +343,12 @@ class PendingReveal(models.Model):
 
 
 class CredentialUsageDay(models.Model):
-    """How many requests a credential authenticated on one day (UTC): token requests for
-    clients and service accounts, API calls for every type. Kept USAGE_RETENTION_DAYS.
+    """How many requests an API key authenticated on one day (UTC); kept
+    USAGE_RETENTION_DAYS. (A client's or service account's tokens per day are its
+    AccessToken rows.)
 
-    Written by credentials.usage at most once a minute per credential, from counters in
-    the shared cache, so a busy integration does not make every call a write.
+    Written by credentials.usage at most once a minute per key and address, from each
+    app-server process's own counters, so a busy integration does not make every call a write.
     """
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
@@ -464,3 +489,108 @@ class CredentialReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.credential_type} #{self.credential_pk} ({self.due_on})"
+
+
+# --- Leaked-secret reports: a secret-scanning service found one in public code ----------
+
+
+class LeakedSecret(models.TextChoices):
+    """Which secret a report found (its prefix says; credentials.scanning matches it)."""
+
+    CLIENT_SECRET = "client_secret", "Client secret"
+    API_KEY = "api_key", "API key"
+    ACCESS_TOKEN = "access_token", "Access token"
+    SERVICE_ACCOUNT_PASSWORD = "service_account_password", "Service-account password"
+
+
+class LeakResponseTaken(models.TextChoices):
+    """What the portal did about a leaked secret, by the team's policy (Team.leak_response)."""
+
+    REVOKED = "revoked", "Revoked at once"
+    ALERTED = "alerted", "Alert only: nothing was revoked"
+    ALREADY_INACTIVE = "already_inactive", "Nothing to revoke: it no longer worked"
+
+
+_LEAK_REVOKED = {
+    LeakedSecret.CLIENT_SECRET: "The client credentials were deactivated and their tokens revoked. "
+    "Generate new client credentials and switch your servers to them.",
+    LeakedSecret.API_KEY: "The API key was deactivated. "
+    "Generate a new key and switch your integration to it.",
+    LeakedSecret.ACCESS_TOKEN: "The access token was revoked; its server can request a new one at once. "
+    "Find out how the token reached public code.",
+    LeakedSecret.SERVICE_ACCOUNT_PASSWORD: "The service account's tokens were revoked, and it gets no new "
+    "token until a Manage user lifts the block or deletes it. Create a new service account for your "
+    "servers, then delete this one.",
+}
+
+
+class LeakReport(models.Model):
+    """A secret of one of the team's credentials reported found in public code.
+
+    Never the secret itself: which credential (type and pk), which kind of its secrets,
+    and where the scanner saw it (`url`, `source`) as the scanner said. `token_type` is the
+    scanner's own name for the pattern it matched. Open (shown as a banner on the
+    credential's page) until a Manage user acknowledges it.
+    """
+
+    Secret = LeakedSecret
+    Taken = LeakResponseTaken
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="leak_reports")
+    credential_type = models.CharField(max_length=20, choices=CredentialType.choices)
+    credential_pk = models.PositiveBigIntegerField()
+    secret = models.CharField(max_length=30, choices=Secret.choices)
+    token_type = models.CharField("scanner's token type", max_length=100, blank=True)
+    url = models.CharField("found at", max_length=2000, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    reported_at = models.DateTimeField(default=timezone.now)
+    action_taken = models.CharField(max_length=20, choices=Taken.choices)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["credential_type", "credential_pk", "acknowledged_at"],
+                name="leakreport_credential_open",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(credential_type__in=CredentialType.values),
+                name="leakreport_credential_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(secret__in=LeakedSecret.values), name="leakreport_secret_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(action_taken__in=LeakResponseTaken.values), name="leakreport_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"leaked {self.secret} of {self.credential_type} #{self.credential_pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+    @property
+    def what_was_done(self) -> str:
+        """What the portal did, and what the team should do next: for the banner and the email."""
+        if self.action_taken == LeakResponseTaken.REVOKED:
+            return _LEAK_REVOKED[LeakedSecret(self.secret)]
+        if self.action_taken == LeakResponseTaken.ALERTED:
+            return (
+                "Your team's policy is to alert only, so nothing was revoked: it still works. "
+                "Replace it now, then deactivate or delete the old one."
+            )
+        return "It no longer worked when it was reported, so nothing needed revoking."
+
+    @property
+    def url_is_web(self) -> bool:
+        """Whether `url` may be shown as a link: only an http(s) address is."""
+        return self.url.startswith(("https://", "http://"))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,7 +29,6 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, NullIf
 from django.tasks import task
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from credentials import policy
@@ -42,6 +40,7 @@ from credentials.models import (
     ReminderKind,
     ServiceAccount,
 )
+from credentials.pages import credential_url
 from tango_portal.models import Membership, Team
 
 logger = logging.getLogger(__name__)
@@ -207,22 +206,6 @@ def reminders_for_team(*, team: Team, now: datetime) -> list[Reminder]:
 
 
 # --- The email -----------------------------------------------------------------------
-
-_DETAIL_URLS: dict[CredentialType, Callable[[int], str]] = {
-    CredentialType.SERVICE_ACCOUNT: lambda pk: reverse("credentials:service_accounts:detail", args=[pk]),
-    CredentialType.OAUTH_CLIENT: lambda pk: reverse("credentials:clients:detail", args=[pk]),
-    CredentialType.API_KEY: lambda pk: reverse("credentials:api_keys:detail", args=[pk]),
-}
-
-
-def credential_path(credential_type: CredentialType, pk: int) -> str:
-    """The path of a credential's page (of the API keys list, for an API key)."""
-    return _DETAIL_URLS[credential_type](pk)
-
-
-def credential_url(credential_type: CredentialType, pk: int) -> str:
-    """The absolute address of a credential's page, for emails (sent outside any request)."""
-    return settings.PORTAL_BASE_URL + credential_path(credential_type, pk)
 
 
 def _name(credential: OAuthClient | ServiceAccount | ApiKey) -> str:

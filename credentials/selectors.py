@@ -6,6 +6,7 @@ not in the queryset, so asking for it is a plain 404.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
@@ -19,7 +20,6 @@ from django.utils import timezone
 
 from credentials import secrets as credential_secrets
 from credentials.models import (
-    Rotation,
     AccessToken,
     ApiKey,
     CredentialAddress,
@@ -27,8 +27,10 @@ from credentials.models import (
     CredentialType,
     CredentialUsageDay,
     HistoryColumnPreference,
+    LeakReport,
     OAuthClient,
     PendingReveal,
+    Rotation,
     ServiceAccount,
 )
 from tango_portal.models import Team, User
@@ -112,14 +114,14 @@ def history_for_credential(*, team: Team, identifier: str) -> QuerySet[Credentia
 def service_account_deletion(*, account: ServiceAccount) -> CredentialHistory | None:
     """The history row of `account`'s deletion (when and by whom), or None if it is live.
 
-    Deleting records `deactivated`, once; the row names the actor by snapshot, so it
-    still says who after that user is gone.
+    Deleting records `deleted` (`deactivated` before that verb existed), once; the row
+    names the actor by snapshot, so it still says who after that user is gone.
     """
     if not account.is_deleted:
         return None
     return (
         history_for_credential(team=account.team, identifier=account.username)
-        .filter(action=CredentialHistory.Action.DEACTIVATED)
+        .filter(action__in=[CredentialHistory.Action.DELETED, CredentialHistory.Action.DEACTIVATED])
         .first()
     )
 
@@ -367,3 +369,57 @@ def open_rotation(credential: OAuthClient | ApiKey) -> Rotation | None:
         .filter(Q(old_pk=credential.pk) | Q(new_pk=credential.pk))
         .first()
     )
+
+
+# --- Leaked-secret reports (credentials.scanning) -------------------------------------
+
+_LEAK_CREDENTIAL_TYPES: dict[type, CredentialType] = {
+    ServiceAccount: CredentialType.SERVICE_ACCOUNT,
+    OAuthClient: CredentialType.OAUTH_CLIENT,
+    ApiKey: CredentialType.API_KEY,
+}
+
+
+def open_leak_reports(credential: OAuthClient | ServiceAccount | ApiKey) -> QuerySet[LeakReport]:
+    """The reports of `credential`'s secrets found in public code that no Manage user has
+    acknowledged yet, newest first: what its page shows as a red banner."""
+    return LeakReport.objects.filter(
+        team_id=credential.team_id,
+        credential_type=_LEAK_CREDENTIAL_TYPES[type(credential)],
+        credential_pk=credential.pk,
+        acknowledged_at__isnull=True,
+    ).order_by("-reported_at", "-id")
+
+
+def leak_report_get(*, team: Team, pk: int) -> LeakReport:
+    """One of the team's leak reports; another team's, like a missing one, is a 404."""
+    return get_object_or_404(LeakReport, team=team, pk=pk)
+
+
+def leak_report_credential(report: LeakReport) -> OAuthClient | ServiceAccount | ApiKey:
+    """The credential a leak report is about, deleted or deactivated as it may be now."""
+    model: type[OAuthClient] | type[ServiceAccount] | type[ApiKey] = next(
+        model for model, kind in _LEAK_CREDENTIAL_TYPES.items() if kind == report.credential_type
+    )
+    return model.objects.get(team_id=report.team_id, pk=report.credential_pk)
+
+
+def credentials_named(
+    *, team_id: int, names: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], ServiceAccount | OAuthClient | ApiKey]:
+    """The team's credentials that history rows name, by (credential type, identifier):
+    one query per type named, whatever the number of rows."""
+    wanted: dict[str, set[str]] = {}
+    for credential_type, identifier in names:
+        wanted.setdefault(credential_type, set()).add(identifier)
+    found: dict[tuple[str, str], ServiceAccount | OAuthClient | ApiKey] = {}
+    if identifiers := wanted.get(CredentialType.SERVICE_ACCOUNT):
+        for account in ServiceAccount.objects.filter(team_id=team_id, username__in=identifiers):
+            found[(CredentialType.SERVICE_ACCOUNT, account.username)] = account
+    if identifiers := wanted.get(CredentialType.OAUTH_CLIENT):
+        for client in OAuthClient.objects.filter(team_id=team_id, client_id__in=identifiers):
+            found[(CredentialType.OAUTH_CLIENT, client.client_id)] = client
+    if identifiers := wanted.get(CredentialType.API_KEY):
+        for key in ApiKey.objects.filter(team_id=team_id, prefix__in=identifiers):
+            found[(CredentialType.API_KEY, key.prefix)] = key
+    return found

@@ -182,7 +182,7 @@ def _deactivate[C: (ServiceAccount, OAuthClient, ApiKey)](
     *, actor: User, team: Team, credential: C, ip_address: str | None, already: str
 ) -> C:
     """Delete a service account, or deactivate client credentials or an API key, for good;
-    record `deactivated`.
+    record `deleted` or `deactivated`.
 
     A service account loses its password hash; it and client credentials lose every
     token issued through them. Under the row lock, so that of concurrent requests one
@@ -198,17 +198,17 @@ def _deactivate[C: (ServiceAccount, OAuthClient, ApiKey)](
         now = timezone.now()
         if isinstance(locked, ServiceAccount):
             locked.deleted_at = now
-            locked.password_hash = ""
-            locked.save(update_fields=["deleted_at", "password_hash"])
+            locked.password_hash = locked.password_digest = ""
+            locked.save(update_fields=["deleted_at", "password_hash", "password_digest"])
             _revoke_tokens(service_account=locked)
         else:
             locked.deactivated_at = now
             locked.save(update_fields=["deactivated_at"])
             if isinstance(locked, OAuthClient):
                 _revoke_tokens(client=locked)
-        _record(
-            team=locked_team, actor=actor, action=Action.DEACTIVATED, credential=locked, ip_address=ip_address
-        )
+        # The verb the page used: a service account is deleted, the others deactivated.
+        action = Action.DELETED if isinstance(locked, ServiceAccount) else Action.DEACTIVATED
+        _record(team=locked_team, actor=actor, action=action, credential=locked, ip_address=ip_address)
         return locked
 
 
@@ -251,6 +251,7 @@ def service_account_create(
                     team=team,
                     username=_new_username(team),
                     password_hash=password_hash,
+                    password_digest=credential_secrets.digest(password),
                     display_name=name,
                     created_by=actor,
                 )
@@ -304,7 +305,7 @@ def service_account_rename(
 def service_account_delete(
     *, actor: User, team: Team, account: ServiceAccount, ip_address: str | None = None
 ) -> ServiceAccount:
-    """Delete irreversibly: destroy the hash, revoke every token, record `deactivated`.
+    """Delete irreversibly: destroy the hash, revoke every token, record `deleted`.
 
     Raises AlreadyDeleted (and records nothing) if another request got there first.
     """
@@ -545,7 +546,7 @@ def access_token_issue(
         raise TokenRefused(CLIENT_CANNOT_ISSUE)
     if service_account is not None and not (
         ServiceAccount.objects.active()
-        .filter(pk=service_account.pk, team_id=client.team_id)
+        .filter(pk=service_account.pk, team_id=client.team_id, blocked_at__isnull=True)  # leak-reported
         .update(last_token_at=now, last_used_at=now)
     ):
         raise TokenRefused(ACCOUNT_CANNOT_ISSUE)
@@ -791,3 +792,44 @@ def history_columns_save(*, user: User, hidden_columns: Iterable[str]) -> Histor
         user=user, defaults={"hidden_columns": hidden}
     )
     return preference
+
+
+# --- Leaked-secret reports: lifting a service account's block (credentials.scanning) ------
+
+
+class NotBlocked(CredentialError):
+    """The service account is not blocked (any more): there is nothing to lift."""
+
+
+def service_account_lift_block(
+    *, actor: User, team: Team, account: ServiceAccount, ip_address: str | None = None
+) -> ServiceAccount:
+    """Let a service account whose password was reported leaked get tokens again.
+
+    The password is not changed (it cannot be): lifting says the report was a false alarm
+    or the risk is accepted; deleting the account is the other way out. Recorded as
+    `block lifted`, naming the reason the block had. Under the account's row lock, which
+    token issuing takes too. Raises AlreadyDeleted for a deleted account and NotBlocked
+    when another request lifted it first (nothing is recorded then).
+    """
+    require_manage(_membership(actor, team))
+    with transaction.atomic():
+        locked_team = lock_team(team)
+        locked = _locked(account, team)
+        if locked.is_deleted:
+            raise AlreadyDeleted("This service account was deleted; it can never get a token again.")
+        if not locked.is_blocked:
+            raise NotBlocked("This service account is not blocked: it can already get tokens.")
+        reason = locked.blocked_reason
+        locked.blocked_at = None
+        locked.blocked_reason = ""
+        locked.save(update_fields=["blocked_at", "blocked_reason"])
+        _record(
+            team=locked_team,
+            actor=actor,
+            action=Action.BLOCK_LIFTED,
+            credential=locked,
+            ip_address=ip_address,
+            details={"reason": reason},
+        )
+        return locked

@@ -1,6 +1,16 @@
 from django.urls import include, path
 
-from credentials.views import api_keys, clients, history, overview, policy, rotation, service_accounts, unused
+from credentials.views import (
+    api_keys,
+    clients,
+    history,
+    overview,
+    policy,
+    rotation,
+    scanning,
+    service_accounts,
+    unused,
+)
 
 app_name = "credentials"
 
@@ -16,6 +26,9 @@ urlpatterns = [
         rotation.revoke_tokens,
         name="service_account_revoke_tokens",
     ),
+    # After a leaked-secret report (credentials.views.scanning).
+    path("leak-reports/<int:pk>/acknowledge/", scanning.acknowledge, name="leak_report_acknowledge"),
+    path("service-accounts/<int:pk>/lift-block/", scanning.lift_block, name="service_account_lift_block"),
     path("service-accounts/", include(service_accounts)),
     path("clients/", include(clients)),
     path("api-keys/", include(api_keys)),

@@ -7,6 +7,6 @@ class TangoPortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Signal receivers: the security log and the sudo-mode sign-in stamp.
+        # Signal receivers: the security log, the sudo-mode sign-in stamp and the metrics' counters.
         from tango_portal.accounts import sudo  # noqa: F401
-        from tango_portal.core import security_log  # noqa: F401
+        from tango_portal.core import metrics, security_log  # noqa: F401

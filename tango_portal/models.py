@@ -87,8 +87,28 @@ class Team(models.Model):
         default=MaxCredentialAge.DAYS_365,
     )
 
+    class LeakResponse(models.TextChoices):
+        REVOKE = "revoke", "Revoke at once"
+        ALERT = "alert", "Only alert"
+
+    # What the portal does when a secret of the team is reported found in public code
+    # (credentials.scanning). Set by the team's admins on the policy page, which records it
+    # in the team activity; so not editable in the Django admin, where it would go unrecorded.
+    leak_response = models.CharField(
+        "response to a leaked secret",
+        max_length=10,
+        choices=LeakResponse.choices,
+        default=LeakResponse.REVOKE,
+        editable=False,
+    )
+
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(leak_response__in=["revoke", "alert"]), name="team_leak_response_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -190,6 +210,7 @@ class TeamActivity(chain.ChainedRecord):
         INVITATION_CREATED = "invitation_created", "Sign-up link created"
         INVITATION_ACCEPTED = "invitation_accepted", "Sign-up link used"
         MAX_CREDENTIAL_AGE_CHANGED = "max_credential_age_changed", "Maximum credential age changed"
+        LEAK_RESPONSE_CHANGED = "leak_response_changed", "Response to leaked secrets changed"
 
     action = models.CharField(max_length=30, choices=Action.choices)
     actor = chain.person_reference()
@@ -223,6 +244,7 @@ class TeamActivity(chain.ChainedRecord):
                         "invitation_created",
                         "invitation_accepted",
                         "max_credential_age_changed",
+                        "leak_response_changed",
                     ]
                 ),
                 name="teamactivity_action_valid",

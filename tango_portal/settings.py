@@ -4,6 +4,7 @@ Only the values that differ between a laptop, CI and production come from the
 environment; everything else is fixed here so that every deployment behaves alike.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -53,11 +54,17 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "django_tasks_db",
+    "django_prometheus",
     "tango_portal",
     "credentials",
 ]
 
 MIDDLEWARE = [
+    # django-prometheus's pair: this one first and PrometheusAfterMiddleware near the end,
+    # so that they time the whole stack and the view.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # The request id and the request line, for every answer (redirects to HTTPS included).
+    "tango_portal.core.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -70,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tango_portal.core.middleware.HtmxSignInRedirectMiddleware",
+    # Before axes, so that it counts axes' lockout answers too.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, so that it sees the outcome of the authentication backends.
     "axes.middleware.AxesMiddleware",
 ]
@@ -90,6 +99,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tango_portal.context_processors.portal",
             ],
+            # {% page_team %} in every form (tango_portal.templatetags.team_forms).
+            "builtins": ["tango_portal.templatetags.team_forms"],
         },
     },
 ]
@@ -127,13 +138,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The shared cache: throttling counters, DPoP jtis, sudo failures. Each use fails closed
+# or falls back when Redis is unreachable (README, "When Redis is down"); the timeouts
+# make that take at most a second rather than hang the request. REDIS_KEY_PREFIX keeps
+# deployments (or test runs) that share one Redis apart.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"tango-portal-{PORTAL_ENVIRONMENT}",
+            "KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX") or f"tango-portal-{PORTAL_ENVIRONMENT}",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:
@@ -210,6 +226,9 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # The balancer's health checks and the metrics scraper speak plain HTTP to each app
+    # server: they are answered, not redirected (paths without the leading slash).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -314,9 +333,10 @@ DPOP_NONCE_SECONDS = 300
 
 # --- Usage evidence, rotation and reminders -------------------------------------
 
-# Each use of a credential (token request, API call) counts in the shared cache; the
-# counts, the address and the "last used" time reach the database at most once per
-# USAGE_FLUSH_SECONDS per credential and address (credentials.usage). 0 turns it off.
+# Each use of a credential (token request, API call) counts in the app-server process's
+# memory; the address, the "last used" time and an API key's day count reach the database
+# at most once per USAGE_FLUSH_SECONDS per credential and address (credentials.usage).
+# USAGE_RECORDING=0 turns it off.
 USAGE_RECORDING = os.environ.get("USAGE_RECORDING", "1") != "0"
 USAGE_FLUSH_SECONDS = int(os.environ.get("USAGE_FLUSH_SECONDS", "60"))
 USAGE_RETENTION_DAYS = 90
@@ -327,6 +347,16 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "Tango Portal <no-reply@localhost>")
 # The portal's address in emails, which are sent outside any request.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Leaked-secret reports (credentials/scanning.py) ------------------------------
+
+# The secret-scanning service's public keys, as GitHub publishes them for its partner program:
+# a JSON file {"public_keys": [{"key_identifier", "key" (PEM), "is_current"}]}. Read at each
+# report, so a rotation needs no restart. Unset: POST /api/secret-scanning/reports answers 503.
+SECRET_SCANNING_KEYS_FILE = os.environ.get("SECRET_SCANNING_KEYS_FILE", "").strip()
+# The most a report may carry; anything larger is refused (413) before its signature is checked.
+SECRET_SCANNING_MAX_BODY_BYTES = 64 * 1024
+SECRET_SCANNING_MAX_ENTRIES = 100
 
 # --- Email --------------------------------------------------------------------
 
@@ -366,15 +396,33 @@ else:
 
 # --- Logging ------------------------------------------------------------------
 
+# With debug off, one JSON object per line on stderr (python-json-logger): a request line
+# per request (tango_portal.core.request_log), each security event, warnings and errors
+# of every logger, each with the id of the request that caused it (also sent back as
+# X-Request-ID). With debug on (`make run`), the same lines as plain text, and runserver
+# prints its own line per request instead of the request line.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "tango_portal.core.log_filters.JsonFormatter"},
     },
-    "filters": {"no_request": {"()": "tango_portal.core.log_filters.NoRequestDetails"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "no_request": {"()": "tango_portal.core.log_filters.NoRequestDetails"},
+        "request_id": {"()": "tango_portal.core.request_log.RequestIdFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if DEBUG else "json",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
+        # Django's own console handler (DEFAULT_LOGGING) gives way to the one above.
+        "django": {"level": "INFO"},
         # Tracebacks of 500s (with debug off, nothing else records them), stripped of the
         # request before any handler sees the record.
         "django.request": {
@@ -383,9 +431,40 @@ LOGGING = {
             "filters": ["no_request"],
             "propagate": False,
         },
-        "tango_portal.security": {"handlers": ["console"], "level": "INFO", "propagate": True},
-        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": True},
+        "tango_portal": {"level": "INFO"},
+        "tango_portal.request": {"level": "WARNING" if DEBUG else "INFO"},
+        "credentials": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
         # oauthlib logs issued tokens (plaintext) at DEBUG: never let that level through.
         "oauthlib": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# A proxy in front that sets X-Request-ID on every request, replacing what the client
+# sent (nginx: `proxy_set_header X-Request-ID $request_id;`): 1 keeps its id (a short
+# token of safe characters) so that the proxy's and the app's lines share it. Off, every
+# request gets a new id and the header a client sends is ignored.
+REQUEST_ID_FROM_PROXY = env_bool("DJANGO_REQUEST_ID_FROM_PROXY")
+
+# --- Metrics (Prometheus, /metrics) ----------------------------------------------
+
+# /metrics answers requests straight from these networks (the socket peer, and no
+# X-Forwarded-For: nothing that came through a proxy), or that present the bearer
+# secret; anyone else gets a plain 404 (tango_portal.core.metrics.scrape_allowed).
+METRICS_ALLOWED_NETWORKS = [
+    cidr.strip()
+    for cidr in os.environ.get("DJANGO_METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128").split(",")
+    if cidr.strip()
+]
+for _cidr in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as _error:
+        raise ImproperlyConfigured(
+            f"DJANGO_METRICS_ALLOWED_NETWORKS: {_cidr!r} is not a network (e.g. 10.0.0.0/8)."
+        ) from _error
+# Unset: no bearer access. A scraper outside those networks sends
+# `Authorization: Bearer <secret>`; /metrics has no throttle, so it must be long.
+METRICS_BEARER_SECRET = os.environ.get("DJANGO_METRICS_BEARER_SECRET", "").strip()
+if METRICS_BEARER_SECRET and len(METRICS_BEARER_SECRET) < 32:
+    raise ImproperlyConfigured("DJANGO_METRICS_BEARER_SECRET must be at least 32 characters.")

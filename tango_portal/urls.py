@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_GET
 
 from credentials.oauth import views as oauth_views
+from credentials.views import scanning as scanning_views
 from tango_portal import views
 from tango_portal.members import views as members_views
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("api/v2/whoami", oauth_views.whoami, name="api-whoami"),
     path("oauth/", include("credentials.oauth.urls")),
+    path("api/secret-scanning/reports", scanning_views.reports, name="secret-scanning-reports"),
     path("", views.home, name="home"),
     path("", include("tango_portal.accounts.urls")),
     path("accounts/signup/", members_views.signup, name="signup-submit"),
@@ -29,6 +31,8 @@ urlpatterns = [
     path("team/api-credentials/", include("credentials.urls")),
     path("team/users/", include("tango_portal.members.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

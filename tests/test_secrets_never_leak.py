@@ -12,6 +12,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 
 from credentials.models import ApiKey, CredentialHistory, OAuthClient, ServiceAccount
+from tango_portal.core.log_filters import JsonFormatter
 from tango_portal.models import Membership
 from tests.conftest import client_for, revealed
 from tests.routes import PARAM, fill, url_patterns
@@ -114,8 +115,11 @@ def test_no_plaintext_secret_anywhere_after_every_flow(team, admin_user, auditor
     for secret in shown:
         assert secret not in stored
 
-    # 2. Everything logged while the flows ran.
-    logged = "\n".join(record.getMessage() for record in caplog.records)
+    # 2. Everything logged while the flows ran, as production writes it (the JSON line has
+    #    each record's fields too, such as the request line's path) and as its message.
+    formatter = JsonFormatter()
+    logged = "\n".join(f"{formatter.format(record)}\n{record.getMessage()}" for record in caplog.records)
+    assert '"logger": "tango_portal.request"' in logged
     for secret in shown:
         assert secret not in logged
 

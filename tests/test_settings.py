@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -115,3 +116,52 @@ def test_argon2id_hash_meets_owasp_minimum(settings):
     assert params["time_cost"] >= 2
     assert check_password("a long and correct password", encoded)
     assert not check_password("another password", encoded)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DJANGO_METRICS_ALLOWED_NETWORKS", "10.0.0.0/8,not-a-network", "'not-a-network' is not a network"),
+        ("DJANGO_METRICS_BEARER_SECRET", "short-secret", "at least 32 characters"),
+    ],
+)
+def test_production_settings_refuse_bad_metrics_access(variable, value, message):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**_production_env(), variable: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert variable in result.stderr
+    assert message in result.stderr
+
+
+def test_metrics_access_from_the_environment():
+    script = (
+        "import django,os;os.environ['DJANGO_SETTINGS_MODULE']='tango_portal.settings';django.setup();"
+        "from django.conf import settings as s;import json;"
+        "print(json.dumps([s.METRICS_ALLOWED_NETWORKS, s.METRICS_BEARER_SECRET, s.REQUEST_ID_FROM_PROXY]))"
+    )
+    secret = "m" * 40
+
+    def read(**env: str) -> list:
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env={**_production_env(), **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert read() == [["127.0.0.1/32", "::1/128"], "", False]
+    assert read(
+        DJANGO_METRICS_ALLOWED_NETWORKS=" 10.0.0.0/8 , fd00::/8 ",
+        DJANGO_METRICS_BEARER_SECRET=secret,
+        DJANGO_REQUEST_ID_FROM_PROXY="1",
+    ) == [["10.0.0.0/8", "fd00::/8"], secret, True]

@@ -6,7 +6,9 @@ A proof is a JWT signed by the client's key, whose public half travels in its he
 against the request (§4.3, with the URI normalised), `iat` within DPOP_PROOF_SKEW, `ath`
 (the hash of the access token) when one is presented, an optional server nonce, and
 `jti` single use, remembered in the shared cache for as long as the proof could be
-accepted, so a proof replayed to another app server is refused too.
+accepted, so a proof replayed to another app server is refused too. When that cache
+cannot be reached the check fails closed: no proof is accepted (`ReplayCheckUnavailable`,
+a 503), since accepting one unchecked could let a stolen proof be replayed.
 
 The token a valid proof obtains is bound to the key's RFC 7638 thumbprint (`jkt`).
 """
@@ -28,6 +30,7 @@ from django.core.cache import cache
 from joserfc import jws
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import ECKey, OKPKey, import_key
+from redis.exceptions import RedisError
 
 # The only algorithms accepted, each with the one key type and curve it may use. RFC 9864
 # names Ed25519 signatures "Ed25519"; DPoP clients still send the older "EdDSA", so both.
@@ -45,6 +48,11 @@ class InvalidProof(Exception):
 
 class NonceRequired(InvalidProof):
     """The server wants a fresh nonce in the proof (`use_dpop_nonce`)."""
+
+
+class ReplayCheckUnavailable(Exception):
+    """The proof holds, but whether its `jti` was spent cannot be known: the shared cache is
+    unreachable. Not an InvalidProof: the same request, with a fresh proof, may pass later."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,10 @@ def verify(proof: str, *, method: str, uri: str, access_token: str | None = None
         raise NonceRequired("Sign the DPoP proof again with the nonce in the DPoP-Nonce header.")
     jkt = key.thumbprint()
     # Single use across every app server: the first to add the jti wins.
-    if not cache.add(f"dpop-jti:{jkt}:{jti}", 1, timeout=2 * skew + 1):
+    try:
+        first_use = cache.add(f"dpop-jti:{jkt}:{jti}", 1, timeout=2 * skew + 1)
+    except RedisError as error:
+        raise ReplayCheckUnavailable(str(error)) from error
+    if not first_use:
         raise InvalidProof("This DPoP proof was already used: sign a new one for each request.")
     return Proof(jkt=jkt)

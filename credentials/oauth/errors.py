@@ -11,7 +11,8 @@ from credentials.oauth import dpop
 
 
 class RetryLaterError(OAuth2Error):
-    """429 with Retry-After: the request may succeed later, unchanged."""
+    """429 (unless a subclass says otherwise) with Retry-After: the request may succeed
+    later, unchanged."""
 
     status_code = 429
 
@@ -35,6 +36,14 @@ class TooManyAttemptsError(RetryLaterError):
 
     error = "too_many_attempts"
     description = "Too many failed attempts from this address; try again later."
+
+
+class TemporarilyUnavailableError(RetryLaterError):
+    """503 with Retry-After: a check this request needs cannot be made now, because the
+    shared cache is unreachable (RFC 6749 4.1.2.1's `temporarily_unavailable`)."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
 
 
 class InvalidDPoPProofError(OAuth2Error):

@@ -4,6 +4,13 @@ Failed client authentications and failed service-account logins are counted in
 Django's cache, which is Redis when REDIS_URL is set, so every app-server process
 shares the same counters. Counters are fixed windows of TOKEN_FAILURE_WINDOW.
 
+When the shared cache cannot be reached, each process counts in its own memory instead
+(and logs `cache_unavailable`): every limit then holds per process rather than across
+app servers (N processes let through up to N times as many failures), and tokens are
+still issued. Refusing every token request instead would stop all integrations for a
+cache outage, while the secrets this throttle guards are 256-bit random values that a
+few more guesses cannot find.
+
 Four keys, each with the caller's address (`tango_portal.core.http.client_ip`):
 
 - the client ID presented (limit TOKEN_FAILURE_LIMIT);
@@ -41,12 +48,19 @@ import math
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.utils import timezone
+from redis.exceptions import RedisError
+
+from tango_portal.core import security_log
 
 KEY_PREFIX = "oauth-failures"
 # Counters outlive their window this long, so that a slow attempt can still give back.
 GRACE_SECONDS = 60
+# Where this process counts while the shared cache is unreachable; bounded, as an
+# attacker chooses how many keys there are.
+fallback = LocMemCache("oauth-failures-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
 
 @dataclass(frozen=True)
@@ -120,23 +134,36 @@ def _keys(presented: Presented, window: int) -> dict[_Kind, tuple[str, int]]:
     return keys
 
 
-def _increment(key: str, timeout: int) -> int:
+def _increment(store: BaseCache, key: str, timeout: int) -> int:
     """Add one to a counter atomically and return the new count."""
-    if cache.add(key, 1, timeout=timeout):
+    if store.add(key, 1, timeout=timeout):
         return 1
     try:
-        return cache.incr(key)
+        return store.incr(key)
     except ValueError:
         # Expired between add and incr (the window just ended): start afresh.
-        cache.add(key, 1, timeout=timeout)
+        store.add(key, 1, timeout=timeout)
         return 1
 
 
-def _give_back(keys: list[str]) -> None:
+def _give_back(store: BaseCache, keys: list[str]) -> None:
     for key in keys:
         # ValueError: the window (and its grace) is over, nothing left to give back to.
         with contextlib.suppress(ValueError):
-            cache.decr(key)
+            store.decr(key)
+
+
+def _cache_unavailable(step: str, error: RedisError, address: str | None) -> None:
+    security_log.event(
+        "cache_unavailable",
+        use="token_throttle",
+        step=step,
+        fallback="counted in this process"
+        if step == "reserve"
+        else "not given back, expires with its window",
+        ip=address,
+        reason=str(error),
+    )
 
 
 @dataclass
@@ -145,34 +172,55 @@ class Reservation:
 
     retry_after: int | None
     _counted: dict[_Kind, str] = field(default_factory=dict, repr=False)
+    # Where the counts were made: the shared cache, or this process's fallback.
+    _store: BaseCache | None = field(default=None, repr=False)
+    _address: str | None = field(default=None, repr=False)
 
     @property
     def refused(self) -> bool:
         return self.retry_after is not None
 
     def settle(self, outcome: Outcome) -> None:
-        """Keep the counts this outcome earned and give back the rest (once)."""
+        """Keep the counts this outcome earned and give back the rest (once). Never raises:
+        if the shared cache went away meanwhile, what was not given back expires with its
+        window."""
         kept = _KEPT[outcome]
-        _give_back([key for kind, key in self._counted.items() if kind not in kept])
+        keys = [key for kind, key in self._counted.items() if kind not in kept]
         self._counted = {}
+        if self._store is None:
+            return
+        try:
+            _give_back(self._store, keys)
+        except RedisError as error:
+            _cache_unavailable("settle", error, self._address)
 
 
-def reserve(presented: Presented) -> Reservation:
-    """Count this attempt before any secret is checked; refused if a key is past its limit.
-
-    A refused reservation has already given its counts back and carries the seconds
-    until the window ends. An accepted one must be settled with the outcome.
-    """
+def _reserve(store: BaseCache, presented: Presented) -> Reservation:
     index, remaining = _current_window()
     timeout = remaining + GRACE_SECONDS
     counted: dict[_Kind, str] = {}
     over = False
     for kind, (key, limit) in _keys(presented, index).items():
         counted[kind] = key
-        if _increment(key, timeout) > limit:
+        if _increment(store, key, timeout) > limit:
             over = True
             break
     if over:
-        _give_back(list(counted.values()))
+        _give_back(store, list(counted.values()))
         return Reservation(retry_after=remaining)
-    return Reservation(retry_after=None, _counted=counted)
+    return Reservation(retry_after=None, _counted=counted, _store=store, _address=presented.address)
+
+
+def reserve(presented: Presented) -> Reservation:
+    """Count this attempt before any secret is checked; refused if a key is past its limit.
+
+    A refused reservation has already given its counts back and carries the seconds
+    until the window ends. An accepted one must be settled with the outcome. Counted in
+    this process alone while the shared cache is unreachable (counts already made in it
+    before it failed expire with their window).
+    """
+    try:
+        return _reserve(cache, presented)
+    except RedisError as error:
+        _cache_unavailable("reserve", error, presented.address)
+        return _reserve(fallback, presented)

@@ -3,7 +3,8 @@
 Each view hands the raw request to an oauthlib endpoint (credentials.oauth.server)
 and turns oauthlib's (headers, body, status) into a response. What oauthlib does
 not know about lives here: brute-force throttling, the legacy-grant deprecation
-headers, and the authentication challenges this service sends.
+headers, the authentication challenges this service sends, and the 503 answered when a
+DPoP proof cannot be checked for replay because the shared cache is down.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from credentials.models import ApiKey, CredentialType
 from credentials.oauth import dpop, throttle
 from credentials.oauth.errors import (
     InvalidDPoPProofError,
+    TemporarilyUnavailableError,
     TooManyAttemptsError,
     UseDPoPNonceError,
     wrong_environment_description,
@@ -51,6 +53,12 @@ CREDENTIAL_FAILURES = {
     "invalid_grant": throttle.Outcome.ACCOUNT_FAILED,
 }
 Triple = tuple[dict[str, str], str, int]
+# While the shared cache is down no DPoP proof is accepted (dpop.ReplayCheckUnavailable).
+REPLAY_CHECK_UNAVAILABLE = (
+    "DPoP proofs cannot be checked for replay at the moment, so none is accepted; "
+    "try again shortly with a new proof."
+)
+REPLAY_CHECK_RETRY_AFTER = 30
 
 
 def _form(body: str) -> dict[str, list[str]]:
@@ -78,6 +86,22 @@ def _presented(request: HttpRequest, body: str) -> tuple[throttle.Presented, dic
 
 def _error_triple(error: OAuth2Error) -> Triple:
     return {"Content-Type": "application/json", **error.headers}, error.json, error.status_code
+
+
+def _replay_check_unavailable(request: HttpRequest, error: dpop.ReplayCheckUnavailable) -> Triple:
+    """503 temporarily_unavailable: failing open would let a proof be replayed."""
+    security_log.event(
+        "cache_unavailable",
+        request=request,
+        use="dpop_replay_check",
+        fallback="none, refused",
+        reason=str(error),
+    )
+    return _error_triple(
+        TemporarilyUnavailableError(
+            retry_after=REPLAY_CHECK_RETRY_AFTER, description=REPLAY_CHECK_UNAVAILABLE
+        )
+    )
 
 
 def _call(endpoint_method: Any, request: HttpRequest, body: str) -> Triple:
@@ -207,6 +231,8 @@ def _token_request_proof(request: HttpRequest, issued: dict[str, Any]) -> Triple
     except dpop.InvalidProof as invalid:
         security_log.event("dpop_proof_refused", request=request, reason=str(invalid))
         return _error_triple(InvalidDPoPProofError(description=str(invalid)))
+    except dpop.ReplayCheckUnavailable as unavailable:
+        return _replay_check_unavailable(request, unavailable)
     issued[DPOP_JKT] = proof.jkt
     return None
 
@@ -277,7 +303,7 @@ def _dpop_unauthorized(error: str, description: str) -> JsonResponse:
     return response
 
 
-def _authenticate_dpop(request: HttpRequest, authorization: str) -> LiveToken | JsonResponse:
+def _authenticate_dpop(request: HttpRequest, authorization: str) -> LiveToken | HttpResponse:
     """A DPoP-bound token (`Authorization: DPoP <token>`) and a fresh proof of its key."""
     value = authorization.split(" ", 1)[1].strip() if " " in authorization else ""
     proof = request.headers.get("DPoP")
@@ -297,6 +323,8 @@ def _authenticate_dpop(request: HttpRequest, authorization: str) -> LiveToken | 
     except dpop.InvalidProof as invalid:
         security_log.event("dpop_proof_refused", request=request, reason=str(invalid))
         return _dpop_unauthorized("invalid_dpop_proof", str(invalid))
+    except dpop.ReplayCheckUnavailable as unavailable:
+        return _respond(_replay_check_unavailable(request, unavailable))
     live, description = live_token(value, list(settings.TOKEN_SCOPES))
     if live is None:
         return _dpop_unauthorized(

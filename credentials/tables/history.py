@@ -19,8 +19,10 @@ from django.utils.safestring import SafeString
 from django_tables2.paginators import LazyPaginator
 from django_tables2.rows import BoundRows
 
+from credentials import selectors
 from credentials.history import COLUMN_NAMES, COLUMNS
-from credentials.models import CredentialHistory
+from credentials.models import CredentialHistory, ServiceAccount
+from credentials.pages import credential_path
 
 # The only sorts offered. Each is served by an index of (team, column, -occurred_at, -id)
 # read forwards or backwards, so sorting a million rows costs a page, not a sort.
@@ -149,7 +151,23 @@ def _action_cell(record: CredentialHistory) -> str:
         return f"{action} ({tokens} live)"
     if (dpop := details.get("require_dpop")) is not None:
         return f"{action}: Require DPoP {dpop}"
+    if where := details.get("url"):
+        return f"{action}: {details.get('secret') or 'secret'} found at {where}"
     return action
+
+
+def _name_cell(record: CredentialHistory, named: dict[tuple[str, str], Any]) -> str:
+    """The credential's name as a link to its page, with whether it still works."""
+    name = record.credential_name or EMPTY_CELL
+    credential = named.get((record.credential_type, record.credential_identifier))
+    if credential is None:
+        return name
+    if isinstance(credential, ServiceAccount):
+        state = " (deleted)" if credential.is_deleted else ""
+    else:
+        state = "" if credential.is_active else " (deactivated)"
+    url = credential_path(record.credential_type, credential.pk)
+    return format_html('<a href="{}">{}</a>{}', url, name, state)
 
 
 # How each column shows a row; plain text (escaped by the template) except the date.
@@ -206,16 +224,26 @@ class HistoryTable(tables.Table):
         return f"Credential history, {SORT_LABELS.get(sort, SORT_LABELS[DEFAULT_SORT])}"
 
     def body_rows(self) -> SafeString:
-        """The `<tr>`s of the current page's visible cells; format_html escapes every value."""
+        """The `<tr>`s of the current page's visible cells; format_html escapes every value.
+
+        A credential's name links to its page, and says when it was deleted or deactivated.
+        """
         names = [column.name for column in self.columns]
         records: list[CredentialHistory] = self.page.object_list.data
+        cells = dict(CELLS)
+        if "credential_name" in names and records:
+            named = selectors.credentials_named(
+                team_id=records[0].team_id,
+                names=((r.credential_type, r.credential_identifier) for r in records),
+            )
+            cells["credential_name"] = lambda record: _name_cell(record, named)
         return format_html_join(
             "\n",
             "<tr>{}</tr>",
             (
                 (
                     format_html_join(
-                        "", '<td class="{}">{}</td>', ((CELL_CLASSES[n], CELLS[n](r)) for n in names)
+                        "", '<td class="{}">{}</td>', ((CELL_CLASSES[n], cells[n](r)) for n in names)
                     ),
                 )
                 for r in records

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from credentials.models import CredentialType
-from credentials.reminders import credential_path
+from credentials.pages import credential_path
 
 PER_PAGE = 25
 NEVER_USED = "Never used"

@@ -94,6 +94,7 @@ def api_key_detail(request: HttpRequest, membership: Membership, pk: int) -> Htt
         due_since=due_since(team, key),
         evidence=selectors.usage_evidence(key),
         rotation=selectors.open_rotation(key),
+        leak_reports=selectors.open_leak_reports(key),
         history_rows=selectors.history_for_credential(team=team, identifier=key.prefix)[:HISTORY_LIMIT],
     )
     return render(request, template_for(request, "credentials/api_keys/detail.html", "details"), context)

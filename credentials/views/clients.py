@@ -77,6 +77,7 @@ def _detail_context(membership: Membership, client: OAuthClient, **extra: Any) -
         due_since=due_since(membership.team, client),
         evidence=selectors.usage_evidence(client),
         rotation=selectors.open_rotation(client),
+        leak_reports=selectors.open_leak_reports(client),
         live_tokens=selectors.oauth_client_live_token_count(client=client),
         name_form=extra.pop("name_form", None) or _name_form(client),
         history_rows=selectors.history_for_credential(team=membership.team, identifier=client.client_id)[:10],

@@ -56,6 +56,12 @@ def kept_query(params: QueryDict) -> QueryDict:
     return kept
 
 
+def export_label(total: str, *, filtered: bool) -> str:
+    """What the export buttons export, exactly: "Export 3 matching rows", "Export all 1,204 rows"."""
+    rows = "row" if total == "1" else "rows"
+    return f"Export {total} matching {rows}" if filtered else f"Export all {total} {rows}"
+
+
 def missing_page_notice(requested: str, shown: int) -> str:
     """What to say when `?page=` asked for a page that is not the one shown ("" if it is)."""
     if not requested:
@@ -120,6 +126,7 @@ def _render_list(
         empty_state=empty_state,
         row_range=row_range,
         row_total=row_total,
+        export_label=export_label(row_total, filtered=bool(active_filters)),
         page_notice=page_notice,
         sort=sort,
         sort_label=SORT_LABELS[sort],

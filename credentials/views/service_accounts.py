@@ -181,6 +181,7 @@ def _detail_context(
         deletion=selectors.service_account_deletion(account=account),
         due_since=due_since(membership.team, account),
         evidence=selectors.usage_evidence(account),
+        leak_reports=selectors.open_leak_reports(account),
         history_rows=history_rows,
         history_limit=HISTORY_LIMIT,
         rename_form=rename_form or DisplayNameForm(initial={"display_name": account.display_name}),

@@ -7,7 +7,9 @@ in its fragment: its fields wait in the session while the whole page goes to the
 which then posts them as a plain form would.
 
 Five wrong passwords in a row sign the user out; the prompt warns before the last two,
-and the sign-in page says why and returns them to the page they were on.
+and the sign-in page says why and returns them to the page they were on. They are
+counted per user in the shared cache; while it is unreachable, in the session instead
+(which is in the database), so that every wrong password still counts.
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ from django.urls import reverse
 from django.utils.crypto import get_random_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from redis.exceptions import RedisError
 
 from tango_portal.core import security_log
 from tango_portal.core.http import is_htmx
 
 SESSION_KEY = "sudo_at"
 PENDING_KEY = "sudo_pending"
+# Wrong passwords while the shared cache is down: [count, first failure's time].
+FAILURES_SESSION_KEY = "sudo_failures"
 PASSWORD_FIELD = "sudo_password"  # noqa: S105  (a form field name)
 # The page the user was on: where signing in again returns them, and the prompt's Cancel.
 NEXT_FIELD = "sudo_next"
@@ -70,6 +75,33 @@ def _failures_key(request: HttpRequest) -> str:
     return f"sudo-failures:{request.user.pk}"
 
 
+def _cache_unavailable(request: HttpRequest, error: RedisError, fallback: str) -> None:
+    security_log.event(
+        "cache_unavailable", request=request, use="sudo_failures", fallback=fallback, reason=str(error)
+    )
+
+
+def _count_in_session(request: HttpRequest) -> int:
+    """One more wrong password, counted in the session (the shared cache is down)."""
+    now = int(time.time())
+    held = request.session.get(FAILURES_SESSION_KEY)
+    count, since = held if isinstance(held, list) and len(held) == 2 else (0, now)
+    if not isinstance(count, int) or not isinstance(since, int) or now - since >= sudo_window():
+        count, since = 0, now
+    request.session[FAILURES_SESSION_KEY] = [count + 1, since]
+    return count + 1
+
+
+def _count_failure(request: HttpRequest) -> int:
+    """One more wrong password; how many in a row now."""
+    try:
+        cache.add(_failures_key(request), 0, timeout=sudo_window())
+        return cache.incr(_failures_key(request))
+    except RedisError as error:
+        _cache_unavailable(request, error, "counted in the session")
+        return _count_in_session(request)
+
+
 def _check_password(request: HttpRequest) -> str | None:
     """Check the submitted password; return an error message, or None when it matched.
 
@@ -79,10 +111,14 @@ def _check_password(request: HttpRequest) -> str | None:
     if password and request.user.check_password(password):
         request.session[SESSION_KEY] = int(time.time())
         request.session.pop(PENDING_KEY, None)
-        cache.delete(_failures_key(request))
+        request.session.pop(FAILURES_SESSION_KEY, None)
+        try:
+            cache.delete(_failures_key(request))
+        except RedisError as unavailable:
+            # The count left behind expires with the sudo window.
+            _cache_unavailable(request, unavailable, "not reset, expires with the sudo window")
         return None
-    cache.add(_failures_key(request), 0, timeout=sudo_window())
-    failures = cache.incr(_failures_key(request))
+    failures = _count_failure(request)
     security_log.event("sudo_password_failed", request=request, failures=failures)
     left = MAX_FAILURES - failures
     if left <= 0:

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from tango_portal.core import security_log
 from tango_portal.core.http import is_htmx
@@ -22,6 +23,11 @@ Needed = Literal["view", "manage", "admin"]
 
 SESSION_KEY = "current_team_id"
 _CACHE_ATTR = "_current_membership"
+# Every form posts the team its page was rendered for ({% page_team %}), and every htmx
+# request sends it as a header (base.html): a write is refused when another tab has
+# switched the session to another team since.
+PAGE_TEAM_FIELD = "page_team"
+PAGE_TEAM_HEADER = "X-Portal-Team"
 
 
 def current_membership(request: HttpRequest) -> Membership | None:
@@ -132,6 +138,44 @@ _REFUSED_WHILE_OPEN: dict[Needed, str] = {
 }
 
 
+def posted_page_team(request: HttpRequest) -> int | None:
+    """The team the page of a POST was rendered for, as its form or htmx said; None if unsaid."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    value = request.POST.get(PAGE_TEAM_FIELD) or request.headers.get(PAGE_TEAM_HEADER) or ""
+    try:
+        return int(value)
+    except ValueError:
+        return None if not value else -1  # said, but no team: refused like another team
+
+
+def team_changed(request: HttpRequest, membership: Membership, page_team: int) -> HttpResponse:
+    """Refuse a write from a page of another team than the session's (409), saying so.
+
+    The page's team is named only if the user belongs to it. htmx goes to the current team's
+    front door, where the message shows; a plain form gets a page that says it.
+    """
+    was = Team.objects.filter(pk=page_team, memberships__user=membership.user).first()
+    now = membership.team.name
+    message = (
+        f"Nothing was changed: this page was for {was.name if was else 'another team'}, but this "
+        f"browser has since switched to {now} (in another tab, perhaps). Reload the page to "
+        f"work in {now}, or switch back to {was.name if was else 'that team'} first."
+    )
+    security_log.event("team_changed_refused", request=request, page_team=page_team)
+    if is_htmx(request):
+        messages.error(request, message)
+        response = HttpResponse(message, status=HTTPStatus.CONFLICT, content_type="text/plain; charset=utf-8")
+        response["HX-Redirect"] = reverse("home")
+        return response
+    return render(
+        request,
+        "tango_portal/team_changed.html",
+        {"message": message},
+        status=HTTPStatus.CONFLICT,
+    )
+
+
 def membership_required[**P](
     allowed: Callable[[Membership], bool], needed: Needed
 ) -> Callable[
@@ -153,6 +197,8 @@ def membership_required[**P](
             membership = current_membership(request)
             if membership is None or not allowed(membership):
                 return forbidden(request, membership, needed)
+            if (page_team := posted_page_team(request)) is not None and page_team != membership.team_id:
+                return team_changed(request, membership, page_team)
             return view(request, membership, *args, **kwargs)
 
         return wrapped

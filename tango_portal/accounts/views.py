@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -29,4 +31,21 @@ def team_switch(request: HttpRequest) -> HttpResponse:
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = "/team/api-credentials/"
-    return redirect(next_url)
+    return redirect(_same_page_in_the_new_team(next_url))
+
+
+def _same_page_in_the_new_team(url: str) -> str:
+    """`url`, unless it names one object (a credential, a member, a rotation): that is the
+    old team's, so the new team's list of its kind instead, or its front door."""
+    try:
+        match = resolve(urlsplit(url).path)
+    except Resolver404:
+        return url
+    if "pk" not in match.kwargs:
+        return url
+    for name in (f"{match.namespace}:list", "home"):
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return url

@@ -1,8 +1,12 @@
-"""The security log: one JSON object per line on the `tango_portal.security` logger.
+"""The security log: one event per record on the `tango_portal.security` logger.
 
 Callers pass facts (who, from where, what was refused); values under secret-sounding
 keys are dropped here as a second line of defence, so a careless caller cannot log a
-password, secret or token.
+password, secret or token. Each record's message is the event as a JSON object, and the
+same fields ride on the record (`security_event`), so that the JSON formatter of
+production (tango_portal.core.log_filters.JsonFormatter) writes them as fields of the
+line beside the request id. The token endpoint's failures and throttling feed the
+metrics (tango_portal.core.metrics) from here.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from tango_portal.core import metrics
 from tango_portal.core.http import client_ip
 
 logger = logging.getLogger("tango_portal.security")
@@ -28,7 +33,8 @@ _SECRET_WORDS = ("password", "secret", "token", "authorization", "api_key", "api
 _SECRET_VALUE = re.compile(r"tng_[a-z]+_(?:sap|cs|ak|at|su)_\S*")
 
 
-def _clean(value: Any) -> Any:
+def redact(value: Any) -> Any:
+    """`value` with anything shaped like one of the portal's secrets replaced; other types as they are."""
     if isinstance(value, str):
         return _SECRET_VALUE.sub("[redacted]", value)
     return value
@@ -46,13 +52,14 @@ def event(
     record: dict[str, Any] = {"event": name}
     if request is not None:
         record["ip"] = client_ip(request)
-        record["path"] = _clean(request.path)
+        record["path"] = redact(request.path)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             record["user_id"] = user.pk
     for key, value in fields.items():
-        record[key] = "[redacted]" if _is_secret_key(key) else _clean(value)
-    logger.log(level, json.dumps(record, default=str, sort_keys=True))
+        record[key] = "[redacted]" if _is_secret_key(key) else redact(value)
+    logger.log(level, json.dumps(record, default=str, sort_keys=True), extra={"security_event": record})
+    metrics.security_event(name, record)
 
 
 @receiver(user_login_failed)

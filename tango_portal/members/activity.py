@@ -73,6 +73,8 @@ def describe_value(row: TeamActivity, value: str) -> str:
         return ""
     if row.action == Action.MAX_CREDENTIAL_AGE_CHANGED:
         return "Off" if value == NO_MAXIMUM_AGE else f"{value} days"
+    if row.action == Action.LEAK_RESPONSE_CHANGED:
+        return str(dict(Team.LeakResponse.choices).get(value, value))
     if row.action in (Action.MEMBER_ADDED, Action.MEMBER_REMOVED) and "/" in value:
         role, _, permission = value.partition("/")
         return f"{_LABELS.get(role, role)}, Tango API keys: {_LABELS.get(permission, permission)}"

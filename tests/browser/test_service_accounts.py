@@ -93,12 +93,12 @@ def run_whole_flow(page, *, javascript: bool):
     assert response.status == 200
     expect(page.get_by_text("was deleted on")).to_be_visible()
 
-    # History: created, viewed, updated, deactivated.
+    # History: created, viewed, updated, deleted.
     recorded = actions_for(username)
     assert recorded[0] == Action.CREATED
-    assert recorded[-1] == Action.DEACTIVATED
+    assert recorded[-1] == Action.DELETED
     assert {Action.VIEWED, Action.UPDATED} <= set(recorded)
-    assert recorded.count(Action.CREATED) == recorded.count(Action.DEACTIVATED) == 1
+    assert recorded.count(Action.CREATED) == recorded.count(Action.DELETED) == 1
     page.goto("/team/api-credentials/history/")
     history_text = page.locator("main").inner_text()
     assert username in history_text

@@ -37,7 +37,7 @@ def test_twenty_concurrent_deletions_record_exactly_one(team, manager):
     assert all(isinstance(r, str) and r.startswith("already: ") for r in results if r != "deleted"), results
     assert (
         CredentialHistory.objects.filter(
-            credential_identifier=account.username, action=CredentialHistory.Action.DEACTIVATED
+            credential_identifier=account.username, action=CredentialHistory.Action.DELETED
         ).count()
         == 1
     )

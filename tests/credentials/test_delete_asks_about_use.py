@@ -117,7 +117,8 @@ def text(response) -> str:
 
 
 def deactivations(team) -> int:
-    return CredentialHistory.objects.filter(team=team, action=CredentialHistory.Action.DEACTIVATED).count()
+    ended = [CredentialHistory.Action.DEACTIVATED, CredentialHistory.Action.DELETED]
+    return CredentialHistory.objects.filter(team=team, action__in=ended).count()
 
 
 def assert_done(kind: Kind, credential: Any, response, *, htmx: bool) -> None:

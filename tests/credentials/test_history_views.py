@@ -341,7 +341,7 @@ def test_type_dropdown_offers_the_three_credential_types(manager_client, rows):
             "The end date must be on or after the start date.",
         ),
         ({"credential_type": "password"}, "Select a valid choice."),
-        ({"action": "deleted"}, "Select a valid choice."),
+        ({"action": "obliterated"}, "Select a valid choice."),
         ({"name": "a\x00b"}, "Null characters are not allowed."),
         ({"user": "x" * 300}, "Ensure this value has at most 254 characters"),
     ],

@@ -212,7 +212,7 @@ def test_rename_needs_manage(manager, auditor, team):
     assert account.display_name == "Keep"
 
 
-def test_delete_destroys_the_hash_revokes_tokens_and_records_deactivated(manager, team):
+def test_delete_destroys_the_hash_revokes_tokens_and_records_deleted(manager, team):
     account, _ = _create(manager, team, display_name="Order server")
     _, token = _client_with_token(team, account)
 
@@ -225,7 +225,7 @@ def test_delete_destroys_the_hash_revokes_tokens_and_records_deactivated(manager
     assert token.revoked_at is not None
     row = _history(team)[-1]
     assert (row.action, row.credential_identifier, row.credential_name) == (
-        Action.DEACTIVATED,
+        Action.DELETED,
         account.username,
         "Order server",
     )

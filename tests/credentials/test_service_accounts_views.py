@@ -497,7 +497,7 @@ def test_a_deleted_accounts_pages_say_when_and_by_whom(manager_client, manager, 
     assert "was deleted on" in text(refused)
     account.refresh_from_db()
     assert account.display_name == ""
-    assert actions(team) == [Action.CREATED, Action.DEACTIVATED]
+    assert actions(team) == [Action.CREATED, Action.DELETED]
 
 
 def test_detail_with_no_such_account_is_404(manager_client):
@@ -678,7 +678,7 @@ def test_delete_confirmed_deletes_and_it_disappears(manager_client, manager, tea
     account.refresh_from_db()
     assert account.is_deleted
     assert account.password_hash == ""
-    assert actions(team) == [Action.CREATED, Action.DEACTIVATED]
+    assert actions(team) == [Action.CREATED, Action.DELETED]
     index = text(manager_client.get(INDEX))
     assert f"Service account {account.username} was deleted." in index
     assert f'href="{detail_url(account)}"' not in index
@@ -706,7 +706,7 @@ def test_deleting_again_says_already_deleted_and_records_nothing(manager_client,
     assert response.status_code == HTTPStatus.CONFLICT
     assert "already deleted" in text(response)
     assert "Nothing changed." in text(response)
-    assert actions(team) == [Action.CREATED, Action.DEACTIVATED]
+    assert actions(team) == [Action.CREATED, Action.DELETED]
 
 
 def test_delete_refused_for_view_users(auditor_client, manager, team, htmx_headers):

@@ -273,8 +273,9 @@ def test_api_key_detail_takes_a_bounded_number_of_queries(
     key, _ = services.api_key_create(actor=manager, team=team, platform_name="Shop")
     _lots_of_use(team, CredentialType.API_KEY, key, addresses=10)
 
-    # Like the other detail pages: the page, the "viewed" row (under the team lock) and the evidence.
-    with django_assert_max_num_queries(16):
+    # Like the other detail pages: the page, the "viewed" row (under the team lock), the
+    # evidence, a rotation under way and open leak reports; none of it grows with use.
+    with django_assert_max_num_queries(17):
         response = manager_client.get(key_url(key))
     assert response.content.decode().count("198.51.100.") >= 10
 

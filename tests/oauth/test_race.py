@@ -48,7 +48,7 @@ def insert_held_open(creds):
     with psycopg.connect(**params) as blocker:
         blocker.execute(
             "INSERT INTO credentials_accesstoken (token_digest, client_id, service_account_id, audience, "
-            "scope, issued_at, expires_at) VALUES (%s, %s, %s, %s, 'raas.all', now(), now())",
+            "scope, issued_at, expires_at, jkt) VALUES (%s, %s, %s, %s, 'raas.all', now(), now(), '')",
             [credential_secrets.digest(ISSUED_TOKEN), creds.client.pk, creds.account.pk, "elsewhere"],
         )
         try:

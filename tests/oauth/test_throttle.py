@@ -2,20 +2,18 @@
 
 import http.client
 import json
-from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from credentials import secrets as credential_secrets
 from credentials.models import AccessToken
-from tests.oauth.conftest import form_post, request_token
+from tests.oauth.conftest import REQUEST_SECONDS, form_post, in_one_failure_window, request_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("throttle_clock")]
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 3
@@ -127,14 +125,13 @@ def test_one_address_guessing_many_clients_is_throttled(creds):
     assert_locked_out(response)
 
 
-def test_the_lock_ends_with_the_window(creds, monkeypatch):
-    now = datetime(2026, 3, 2, 9, 0, 1, tzinfo=UTC)
-    monkeypatch.setattr(timezone, "now", lambda: now)
+def test_the_lock_ends_with_the_window(creds, throttle_clock):
     for _ in range(LIMIT):
         fail(creds, "203.0.113.7")
-    assert_locked_out(request_token(Client(), creds.form(), **from_address("203.0.113.7")))
+    locked = request_token(Client(), creds.form(), **from_address("203.0.113.7"))
+    assert_locked_out(locked)
 
-    now = now + timedelta(minutes=15)
+    throttle_clock.advance(int(locked["Retry-After"]))
 
     assert request_token(Client(), creds.form(), **from_address("203.0.113.7")).status_code == HTTPStatus.OK
 
@@ -176,7 +173,7 @@ def two_app_servers(start_app_servers):
 
 
 def post_token(port: int, data: dict[str, str], source: str = "127.0.0.1") -> tuple[int, dict]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_SECONDS, source_address=(source, 0))
     try:
         conn.request(
             "POST",
@@ -193,25 +190,28 @@ def post_token(port: int, data: dict[str, str], source: str = "127.0.0.1") -> tu
 @pytest.mark.django_db(transaction=True)
 def test_failure_counters_are_shared_by_app_server_processes(two_app_servers):
     first, second = two_app_servers
-    attempt = {
-        "grant_type": "password",
-        "client_id": "tng_sbx_ci_0123456789abcdef01234567",
-        "client_secret": "tng_sbx_cs_guess",
-        "username": "someone",
-        "password": "guess",
-    }
 
-    # Failures alternate between the two processes; each sees the other's.
-    statuses = [post_token((first, second)[n % 2], attempt)[0] for n in range(LIMIT)]
+    def failures_then_retries(attempt: int):
+        guess = {
+            "grant_type": "password",
+            "client_id": f"tng_sbx_ci_{attempt:032x}",
+            "client_secret": "tng_sbx_cs_guess",
+            "username": f"someone-{attempt}",
+            "password": "guess",
+        }
+        # Failures alternate between the two processes; each sees the other's.
+        statuses = [post_token((first, second)[n % 2], guess)[0] for n in range(LIMIT)]
+        again = [post_token(port, guess) for port in (first, second)]
+        elsewhere = [post_token(port, guess, source="127.0.0.2") for port in (first, second)]
+        return statuses, again, elsewhere
+
+    statuses, again, elsewhere = in_one_failure_window(failures_then_retries)
+
     assert statuses == [HTTPStatus.UNAUTHORIZED] * LIMIT
-
-    for port in (first, second):
-        status, body = post_token(port, attempt)
+    for status, body in again:
         assert status == HTTPStatus.TOO_MANY_REQUESTS
         assert body["error"] == "too_many_attempts"
-
     # Another address is not locked out by them, on either process.
-    for port in (first, second):
-        status, body = post_token(port, attempt, source="127.0.0.2")
+    for status, body in elsewhere:
         assert status == HTTPStatus.UNAUTHORIZED
         assert body["error"] == "invalid_client"
