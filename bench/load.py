@@ -564,17 +564,18 @@ def warm_up(systems: Sequence[System], trivial: Server | None) -> Results:
 
 
 def run_phases(results: Results, systems: Sequence[System], budget: Budget, trivial: Server | None) -> None:
-    """Token issue, then whoami (and the trivial view), the systems taking turns in each rep."""
+    """Token issue, then whoami (and the trivial view), the systems taking turns in each rep,
+    in the other order every other rep, so that going first (or second) favours no one."""
     for concurrency in TOKEN_CONCURRENCY:
-        for _rep in range(budget.reps):
-            for system in systems:
+        for rep in range(budget.reps):
+            for system in systems if rep % 2 == 0 else list(reversed(systems)):
                 requests = system.token_requests(budget.token_requests)
                 key = ("token issue", concurrency, system.label)
                 results.measure(key, system.server, requests, budget.token_requests, budget.seconds)
     targets = whoami_targets(systems, trivial)
     for concurrency in WHOAMI_CONCURRENCY:
-        for _rep in range(budget.reps):
-            for label, server, requests in targets:
+        for rep in range(budget.reps):
+            for label, server, requests in targets if rep % 2 == 0 else list(reversed(targets)):
                 key = ("whoami", concurrency, label)
                 results.measure(key, server, requests, budget.whoami_requests, budget.seconds)
 
