@@ -272,9 +272,15 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn with WORKERS sync workers, its output kept in a file to show when it fails."""
+    """gunicorn with WORKERS sync workers, its output kept in a file to show when it fails.
 
-    def __init__(self, label: str, wsgi_module: str, env: dict[str, str], ready_path: str) -> None:
+    The portal runs with `gunicorn.conf.py`, the configuration `make serve` and a deployment
+    use; the options given here (workers, address, log level) take precedence over it.
+    """
+
+    def __init__(
+        self, label: str, wsgi_module: str, env: dict[str, str], ready_path: str, config: Path | None = None
+    ) -> None:
         self.label = label
         self.port = free_port()
         self.ready_path = ready_path
@@ -283,6 +289,7 @@ class Server:
         self.process = subprocess.Popen(
             [
                 str(Path(sys.executable).with_name("gunicorn")),
+                *([f"--config={config}"] if config else []),
                 f"--workers={WORKERS}",
                 "--worker-class=sync",
                 f"--bind={HOST}:{self.port}",
@@ -884,7 +891,13 @@ def run(args: argparse.Namespace, budget: Budget, servers: list[Server]) -> int:
     portal_accounts = iter(seeds["portal"]["usernames"])
     systems = []
     for label, option, extra in variants:
-        server = Server(label, "tango_portal.wsgi", portal_env(secret_key, option, extra), TRIVIAL_PATH)
+        server = Server(
+            label,
+            "tango_portal.wsgi",
+            portal_env(secret_key, option, extra),
+            TRIVIAL_PATH,
+            config=ROOT / "gunicorn.conf.py",
+        )
         servers.append(server)
         systems.append(
             System(label, server, "/oauth/token", "/api/v2/whoami", seeds["portal"], portal_accounts)
