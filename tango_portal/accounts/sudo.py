@@ -36,6 +36,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
 
+from tango_portal.accounts.teams import PAGE_TEAM_FIELD, PAGE_TEAM_HEADER
 from tango_portal.core import security_log
 from tango_portal.core.http import is_htmx
 
@@ -149,10 +150,15 @@ def _sign_in_again(request: HttpRequest, next_url: str) -> HttpResponse:
 
 
 def _carry(request: HttpRequest) -> list[tuple[str, str]]:
-    """The posted fields to post again, with the password, once it is confirmed."""
-    return [
+    """The posted fields to post again, with the password, once it is confirmed; an htmx
+    request's page team (a header) becomes a field, so the write is still checked against it."""
+    fields = [
         (key, value) for key, values in request.POST.lists() if key not in _NOT_CARRIED for value in values
     ]
+    page_team = request.headers.get(PAGE_TEAM_HEADER)
+    if page_team and PAGE_TEAM_FIELD not in request.POST:
+        fields.append((PAGE_TEAM_FIELD, page_team))
+    return fields
 
 
 def _prompt(

@@ -92,3 +92,26 @@ def test_switching_team_from_a_detail_page_goes_to_that_kind_of_list(both_teams,
     assert member["Location"] == "/team/users/"
     listed = both_teams.post("/team/switch/", {"team": team.pk, "next": "/team/api-credentials/history/?q=x"})
     assert listed["Location"] == "/team/api-credentials/history/?q=x"
+
+
+def test_an_htmx_write_held_for_the_password_keeps_its_page_team(both_teams, team, other_team, user_password):
+    both_teams.post("/team/switch/", {"team": team.pk})  # back in Acme, where the page is
+    session = both_teams.session
+    session["sudo_at"] = 0  # stale: the generate form waits for the password
+    session.save()
+    held = both_teams.post(
+        GENERATE,
+        {"platform_name": "Acme order server"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/", "X-Portal-Team": str(team.pk)},
+    )
+    prompt = both_teams.get(held["HX-Redirect"])
+    assert f'name="page_team" value="{team.pk}"' in prompt.content.decode()
+
+    # Another tab switches to Globex while the prompt is open; the prompt then posts the
+    # fields again, the page's team among them: refused, nothing written to Globex.
+    both_teams.post("/team/switch/", {"team": other_team.pk})
+    refused = both_teams.post(
+        GENERATE, {"platform_name": "Acme order server", "page_team": team.pk, "sudo_password": user_password}
+    )
+    assert refused.status_code == HTTPStatus.CONFLICT
+    assert not ApiKey.objects.exists()
