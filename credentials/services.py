@@ -9,8 +9,9 @@ digest: the caller puts the plaintext in the one response that shows it and nowh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -150,32 +151,57 @@ def _view(*, actor: User, team: Team, credential: Credential, ip_address: str | 
         )
 
 
-def _rename[C: (ServiceAccount, OAuthClient)](
-    *, actor: User, team: Team, credential: C, display_name: str, ip_address: str | None, ended: str
+def _change[C: (ServiceAccount, OAuthClient)](
+    *,
+    actor: User,
+    team: Team,
+    credential: C,
+    field: str,
+    value: Any,
+    details: Callable[[Any], dict[str, str]],
+    ip_address: str | None,
+    ended: str,
 ) -> C:
-    """Rename a live credential and record the old and new names; `ended` is the refusal
-    (AlreadyDeleted) for one that was deleted or deactivated. No change, no history."""
-    name = clean_display_name(display_name)
+    """Set one `field` of a live credential and record `updated` with `details(old value)`;
+    `ended` is the refusal (AlreadyDeleted) for one deleted or deactivated. No change, no
+    history. Under the team lock and the credential's row lock, as every writer takes them."""
     require_manage(_membership(actor, team))
     with transaction.atomic():
         locked_team = lock_team(team)
         locked = _locked(credential, team)
         if not _is_live(locked):
             raise AlreadyDeleted(ended)
-        old = locked.display_name
-        if old == name:
+        old = getattr(locked, field)
+        if old == value:
             return locked
-        locked.display_name = name
-        locked.save(update_fields=["display_name"])
+        setattr(locked, field, value)
+        locked.save(update_fields=[field])
         _record(
             team=locked_team,
             actor=actor,
             action=Action.UPDATED,
             credential=locked,
             ip_address=ip_address,
-            details={"old_name": old, "new_name": name},
+            details=details(old),
         )
         return locked
+
+
+def _rename[C: (ServiceAccount, OAuthClient)](
+    *, actor: User, team: Team, credential: C, display_name: str, ip_address: str | None, ended: str
+) -> C:
+    """Rename a live credential and record the old and new names."""
+    name = clean_display_name(display_name)
+    return _change(
+        actor=actor,
+        team=team,
+        credential=credential,
+        field="display_name",
+        value=name,
+        details=lambda old: {"old_name": old, "new_name": name},
+        ip_address=ip_address,
+        ended=ended,
+    )
 
 
 def _deactivate[C: (ServiceAccount, OAuthClient, ApiKey)](
@@ -396,25 +422,16 @@ def oauth_client_set_require_dpop(
     Once required, the token endpoint refuses them a bearer token; tokens already issued
     stay as they are (revoke them to end them). No change, no history.
     """
-    require_manage(_membership(actor, team))
-    with transaction.atomic():
-        locked_team = lock_team(team)
-        locked = _locked(client, team)
-        if not locked.is_active:
-            raise AlreadyDeleted("These client credentials were deactivated.")
-        if locked.require_dpop == required:
-            return locked
-        locked.require_dpop = required
-        locked.save(update_fields=["require_dpop"])
-        _record(
-            team=locked_team,
-            actor=actor,
-            action=Action.UPDATED,
-            credential=locked,
-            ip_address=ip_address,
-            details={"require_dpop": "on" if required else "off"},
-        )
-        return locked
+    return _change(
+        actor=actor,
+        team=team,
+        credential=client,
+        field="require_dpop",
+        value=required,
+        details=lambda _old: {"require_dpop": "on" if required else "off"},
+        ip_address=ip_address,
+        ended="These client credentials were deactivated.",
+    )
 
 
 def oauth_client_deactivate(
